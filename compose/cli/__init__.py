@@ -1,0 +1,1 @@
+"""The ``pycompose`` command line.  Thin: parses, calls the API, renders."""

@@ -1,0 +1,99 @@
+"""Entry point of the ``pycompose`` command.
+
+``main()`` is the single place that turns a :class:`runtime.errors.PycomposeError` into
+a message on stderr and an exit status (see the table in ``runtime/errors.py``).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import click
+
+from compose.cli.lazy import LAZY_HELP, LazyGroup
+from compose.cli.options import GlobalOptions
+from runtime.errors import ExitCode, PycomposeError
+
+VERSION = "0.1.0"
+
+# name -> "module:attribute"; modules are imported only when the command runs.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "version": ("compose.cli.cmd_version:version", "Show the pycompose version information"),
+}
+
+
+@click.group(
+    cls=LazyGroup,
+    lazy_commands={name: target for name, (target, _) in COMMANDS.items()},
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+)
+@click.option("-f", "--file", "files", multiple=True, metavar="FILE",
+              help="Compose configuration file(s); '-' reads standard input.")
+@click.option("-p", "--project-name", help="Project name.")
+@click.option("--project-directory", metavar="DIR",
+              help="Alternate working directory (default: the first file's directory).")
+@click.option("--env-file", "env_files", multiple=True, metavar="FILE",
+              help="Alternate environment file(s).")
+@click.option("--profile", "profiles", multiple=True, help="Enable a profile.")
+@click.option("--progress", type=click.Choice(["auto", "tty", "plain", "json", "quiet"]),
+              default="auto", show_default=True, help="Progress output type.")
+@click.option("--ansi", type=click.Choice(["auto", "never", "always"]), default="auto",
+              help="Control when to print ANSI control characters.")
+@click.option("--parallel", type=int, default=None, help="Maximum parallelism (-1: unlimited).")
+@click.option("--root", metavar="DIR", help="State root (default $PYCOMPOSE_ROOT or "
+              "/var/lib/pycompose).")
+@click.option("--run-dir", metavar="DIR", help="Volatile state dir (sockets, pid files).")
+@click.option("--debug", is_flag=True, help="Show tracebacks for unexpected errors.")
+@click.version_option(VERSION, "-v", "--version", prog_name="pycompose")
+@click.pass_context
+def cli(ctx: click.Context, **kwargs) -> None:
+    """Daemonless Compose: run multi-container stacks with nothing but Python."""
+    ctx.obj = GlobalOptions(**kwargs)
+
+
+for _name, (_target, _help) in COMMANDS.items():
+    LAZY_HELP[_name] = _help
+
+
+def _print_error(err: PycomposeError) -> None:
+    click.echo(f"Error: {err.message}", err=True)
+    if err.hint:
+        click.echo(f"Hint: {err.hint}", err=True)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run the CLI and exit with a status from the exit-code table."""
+    debug = "--debug" in (argv if argv is not None else sys.argv[1:])
+    try:
+        rc = cli.main(args=argv, prog_name="pycompose", standalone_mode=False)
+    except PycomposeError as err:
+        if debug:
+            import traceback
+
+            traceback.print_exc()
+        _print_error(err)
+        sys.exit(int(err.exit_code))
+    except click.exceptions.Abort:
+        click.echo("Aborted.", err=True)
+        sys.exit(int(ExitCode.INTERRUPTED))
+    except click.ClickException as err:
+        err.show()
+        sys.exit(int(ExitCode.USAGE) if isinstance(err, click.UsageError) else err.exit_code)
+    except click.exceptions.Exit as err:
+        sys.exit(err.exit_code)
+    except KeyboardInterrupt:
+        click.echo("Interrupted.", err=True)
+        sys.exit(int(ExitCode.INTERRUPTED))
+    except BrokenPipeError:
+        # Output piped into `head` and the like: not an error.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(int(ExitCode.OK))
+    except Exception as err:  # noqa: BLE001 - last line of defence: never a bare traceback
+        if debug:
+            raise
+        click.echo(f"Internal error: {type(err).__name__}: {err}", err=True)
+        click.echo("Hint: re-run with --debug for a traceback, and please report it.",
+                   err=True)
+        sys.exit(int(ExitCode.FAILURE))
+    sys.exit(int(rc) if isinstance(rc, int) else 0)
