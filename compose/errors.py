@@ -51,7 +51,9 @@ class ConfigError(InvalidInputError):
     def __init__(self, issues: Iterable[ConfigIssue]) -> None:
         self.issues = sorted(issues, key=lambda i: (i.pos or Pos(""), i.path))
         count = len(self.issues)
-        head = "invalid compose project" if count == 1 else f"invalid compose project ({count} problems)"
+        head = "invalid compose project"
+        if count > 1:
+            head += f" ({count} problems)"
         body = "\n".join(i.format() for i in self.issues)
         super().__init__(f"{head}:\n{body}")
 

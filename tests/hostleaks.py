@@ -82,4 +82,5 @@ def snapshot() -> dict[str, set[str]]:
 
 
 def diff(before: dict[str, set[str]], after: dict[str, set[str]]) -> list[tuple[str, str]]:
-    return [(kind, item) for kind in after for item in sorted(after[kind] - before.get(kind, set()))]
+    return [(kind, item) for kind in after
+            for item in sorted(after[kind] - before.get(kind, set()))]

@@ -89,7 +89,7 @@ def main(argv: list[str] | None = None) -> None:
         # Output piped into `head` and the like: not an error.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         sys.exit(int(ExitCode.OK))
-    except Exception as err:  # noqa: BLE001 - last line of defence: never a bare traceback
+    except Exception as err:  # last line of defence: never a bare traceback
         if debug:
             raise
         click.echo(f"Internal error: {type(err).__name__}: {err}", err=True)
