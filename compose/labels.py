@@ -1,0 +1,16 @@
+"""Compose's label keys (``com.docker.compose.*``): a project can be found from its
+containers, networks and volumes alone, and tools that know Docker Compose read them."""
+
+PROJECT = "com.docker.compose.project"
+SERVICE = "com.docker.compose.service"
+CONTAINER_NUMBER = "com.docker.compose.container-number"
+ONE_OFF = "com.docker.compose.oneoff"
+CONFIG_HASH = "com.docker.compose.config-hash"
+CONFIG_FILES = "com.docker.compose.project.config_files"
+WORKING_DIR = "com.docker.compose.project.working_dir"
+DEPENDS_ON = "com.docker.compose.depends_on"
+IMAGE = "com.docker.compose.image"
+NETWORK = "com.docker.compose.network"
+VOLUME = "com.docker.compose.volume"
+VERSION = "com.docker.compose.version"
+REPLACE = "com.docker.compose.replace"
