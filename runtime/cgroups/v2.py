@@ -1,0 +1,261 @@
+"""cgroup v2 driver: one unified tree.
+
+Layout: ``<root>/pycompose/<id>``.  Controllers reach a child only if every ancestor
+lists them in ``cgroup.subtree_control``, so :meth:`CgroupV2.create` enables the ones
+it needs (those the root offers in ``cgroup.controllers``) on the root and on the
+``pycompose`` parent.  The "no internal processes" rule means only the leaves (the
+containers) hold processes.
+
+Differences from v1 handled here: ``memory.swap.max`` is swap *only* (docker's
+memory+swap minus memory), ``cpu.weight`` replaces ``cpu.shares`` (runc's conversion),
+``cgroup.freeze`` and ``cgroup.kill`` replace the freezer dance, OOM kills are counted
+in ``memory.events``.  ``oom_kill_disable`` does not exist on v2 (a warning is
+returned).  Device rules need a BPF program, which pycompose does not load yet (see
+``runtime.cgroups.devices``).
+"""
+
+from __future__ import annotations
+
+import errno
+import math
+import os
+import signal
+import time
+from pathlib import Path
+
+from runtime.cgroups.base import (
+    DEFAULT_CPU_PERIOD,
+    PARENT,
+    CgroupStats,
+    OomCounters,
+    Rmdir,
+    check_id,
+    mkdir_child,
+    read,
+    read_int,
+    read_keyed,
+    read_pids,
+    remove_dir,
+    remove_parent_if_empty,
+    swap_limit,
+    write,
+)
+from runtime.errors import KernelError, RuntimeFailure
+from runtime.spec import Resources
+
+WANTED = ("cpu", "cpuset", "io", "memory", "pids")
+
+
+def shares_to_weight(shares: int) -> int:
+    """cgroup v1 ``cpu.shares`` (2..262144, default 1024) to v2 ``cpu.weight`` (1..10000,
+    default 100), with runc's current log-quadratic fit: 2 -> 1, 1024 -> 100,
+    262144 -> 10000 (older runc versions mapped linearly)."""
+    if shares <= 0:
+        return 0
+    if shares <= 2:
+        return 1
+    if shares >= 262144:
+        return 10000
+    lg = math.log2(shares)
+    exponent = (lg * lg + 125 * lg) / 612.0 - 7.0 / 34.0
+    return int(math.ceil(10 ** exponent))
+
+
+class CgroupV2:
+    version = 2
+
+    def __init__(self, root: str | os.PathLike[str], *, parent: str = PARENT,
+                 rmdir: Rmdir = os.rmdir) -> None:
+        self.root = Path(root)
+        self.parent = parent
+        self._rmdir = rmdir
+
+    def _dir(self, container_id: str) -> Path:
+        return self.root / self.parent / check_id(container_id)
+
+    def paths(self, container_id: str) -> list[Path]:
+        return [self._dir(container_id)]
+
+    def exists(self, container_id: str) -> bool:
+        return self._dir(container_id).is_dir()
+
+    def available_controllers(self) -> set[str]:
+        try:
+            return set(read(self.root / "cgroup.controllers").split())
+        except FileNotFoundError:
+            return set()
+
+    # -- lifecycle -------------------------------------------------------------------
+
+    def create(self, container_id: str, resources: Resources, *,
+               privileged: bool = False) -> list[str]:
+        d = self._dir(container_id)
+        wanted = [c for c in WANTED if c in self.available_controllers()]
+        try:
+            _enable(self.root, wanted)
+            mkdir_child(self.root, self.parent)
+            _enable(self.root / self.parent, wanted)
+            mkdir_child(self.root / self.parent, container_id)
+            warnings = self.update(container_id, resources)
+        except BaseException:
+            if d.is_dir():
+                try:
+                    self.destroy(container_id, timeout=1.0)
+                except RuntimeFailure:
+                    pass
+            raise
+        return warnings
+
+    def update(self, container_id: str, resources: Resources) -> list[str]:
+        d = self._dir(container_id)
+        r = resources
+        warnings: list[str] = []
+        has = self._has(d)
+        if has("memory"):
+            if r.memory is not None:
+                write(d / "memory.max", str(r.memory) if r.memory > 0 else "max")
+            if r.memory_reservation:
+                write(d / "memory.low", str(r.memory_reservation))
+            swap = swap_limit(r)
+            if swap is not None:
+                if not (d / "memory.swap.max").exists():
+                    if r.memory_swap:
+                        warnings.append("the kernel has no swap accounting (memory.swap.max):"
+                                        " memory+swap limit discarded")
+                elif swap == -1:
+                    write(d / "memory.swap.max", "max")
+                elif r.memory:
+                    if swap < r.memory:
+                        raise RuntimeFailure(
+                            f"memory+swap limit {swap} is below the memory limit {r.memory}",
+                            hint="memswap_limit must be >= mem_limit (or -1 for unlimited)")
+                    write(d / "memory.swap.max", str(swap - r.memory))
+            if r.oom_kill_disable:
+                warnings.append("oom_kill_disable is not available on cgroup v2: discarded")
+        elif r.memory or r.memory_reservation or r.memory_swap:
+            warnings.append("memory controller not available: memory limits discarded")
+        if has("cpu"):
+            if r.cpu_quota is not None or r.cpu_period is not None:
+                quota = str(r.cpu_quota) if r.cpu_quota and r.cpu_quota > 0 else "max"
+                write(d / "cpu.max", f"{quota} {r.cpu_period or DEFAULT_CPU_PERIOD}")
+            if r.cpu_shares:
+                write(d / "cpu.weight", str(shares_to_weight(r.cpu_shares)))
+        elif r.cpu_quota or r.cpu_shares:
+            warnings.append("cpu controller not available: CPU limits discarded")
+        if has("cpuset"):
+            if r.cpuset_cpus:
+                write(d / "cpuset.cpus", r.cpuset_cpus)
+            if r.cpuset_mems:
+                write(d / "cpuset.mems", r.cpuset_mems)
+        elif r.cpuset_cpus or r.cpuset_mems:
+            warnings.append("cpuset controller not available: cpuset discarded")
+        if has("pids"):
+            if r.pids_limit is not None:
+                write(d / "pids.max", str(r.pids_limit) if r.pids_limit > 0 else "max")
+        elif r.pids_limit:
+            warnings.append("pids controller not available: pids limit discarded")
+        return warnings
+
+    def _has(self, d: Path):
+        try:
+            enabled = set(read(d / "cgroup.controllers").split())
+        except FileNotFoundError:
+            enabled = set()
+        return enabled.__contains__
+
+    def add_process(self, container_id: str, pid: int) -> None:
+        write(self._dir(container_id) / "cgroup.procs", str(pid))
+
+    def processes(self, container_id: str) -> list[int]:
+        return sorted(read_pids(self._dir(container_id) / "cgroup.procs"))
+
+    # -- freeze / kill ---------------------------------------------------------------
+
+    def freeze(self, container_id: str, timeout: float = 5.0) -> None:
+        d = self._dir(container_id)
+        write(d / "cgroup.freeze", "1")
+        deadline = time.monotonic() + timeout
+        delay = 0.0005
+        while read_keyed(d / "cgroup.events").get("frozen", 1) != 1:
+            if time.monotonic() >= deadline:
+                write(d / "cgroup.freeze", "0")
+                raise RuntimeFailure(f"cgroup {container_id} did not freeze in {timeout}s")
+            time.sleep(delay)
+            delay = min(delay * 2, 0.02)
+
+    def thaw(self, container_id: str) -> None:
+        write(self._dir(container_id) / "cgroup.freeze", "0")
+
+    def kill_all(self, container_id: str) -> None:
+        d = self._dir(container_id)
+        if (d / "cgroup.kill").exists():          # Linux 5.14+
+            write(d / "cgroup.kill", "1")
+            return
+        self.freeze(container_id)
+        try:
+            for pid in self.processes(container_id):
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+        finally:
+            self.thaw(container_id)
+
+    # -- counters --------------------------------------------------------------------
+
+    def stats(self, container_id: str) -> CgroupStats:
+        d = self._dir(container_id)
+        now = time.monotonic_ns()
+        cpu = read_keyed(d / "cpu.stat").get("usage_usec", 0) * 1000
+        mem_max = read_int(d / "memory.max", 0)
+        pids_max = read_int(d / "pids.max", 0)
+        rd = wr = 0
+        try:
+            for line in read(d / "io.stat").splitlines():
+                for field in line.split()[1:]:
+                    key, _, val = field.partition("=")
+                    if key == "rbytes":
+                        rd += int(val)
+                    elif key == "wbytes":
+                        wr += int(val)
+        except FileNotFoundError:
+            pass
+        return CgroupStats(
+            read_at=now, cpu_usage_ns=cpu,
+            memory_usage=read_int(d / "memory.current"),
+            memory_limit=mem_max or None,
+            memory_inactive_file=read_keyed(d / "memory.stat").get("inactive_file", 0),
+            pids_current=read_int(d / "pids.current"), pids_limit=pids_max or None,
+            blkio_read=rd, blkio_write=wr)
+
+    def oom_counters(self, container_id: str) -> OomCounters:
+        ev = read_keyed(self._dir(container_id) / "memory.events")
+        return OomCounters(oom_kill=ev.get("oom_kill", 0), oom=ev.get("oom", 0))
+
+    # -- removal ---------------------------------------------------------------------
+
+    def destroy(self, container_id: str, timeout: float = 5.0) -> None:
+        d = self._dir(container_id)
+        remove_dir(d, self._rmdir, time.monotonic() + timeout)
+        remove_parent_if_empty(d.parent, self._rmdir)
+
+
+def _enable(d: Path, controllers: list[str]) -> None:
+    """Add the missing controllers to ``d/cgroup.subtree_control``."""
+    try:
+        current = {c.lstrip("+") for c in read(d / "cgroup.subtree_control").split()}
+    except FileNotFoundError:
+        current = set()
+    missing = [c for c in controllers if c not in current]
+    if not missing:
+        return
+    try:
+        write(d / "cgroup.subtree_control", " ".join("+" + c for c in missing))
+    except KernelError as e:
+        if e.errno == errno.EBUSY:
+            raise KernelError(
+                "enable controllers in", e.errno, str(d / "cgroup.subtree_control"),
+                hint="this cgroup holds processes, so v2's 'no internal processes' rule "
+                     "forbids delegating controllers; run pycompose from the host's root "
+                     "cgroup namespace or a delegated systemd scope") from None
+        raise
