@@ -403,9 +403,10 @@ class Networks:
               "aliases": list(aliases), "names": names, "priority": priority,
               "default4": False, "default6": False}
         net["endpoints"][cid] = ep
+        gw4, gw6 = self._claim_default_routes(net, ep, others)
         self.store.save_network(net)  # the lease is on disk before the veth exists
         try:
-            self._plumb(net, cid, ep, others)
+            self._plumb(net, ep, gw4, gw6)
             self._dns_update(net)
         except BaseException:
             with contextlib.suppress(Exception):
@@ -413,27 +414,30 @@ class Networks:
             raise
         return _ep_from_state(net, cid, ep)
 
-    def _plumb(self, net: dict[str, Any], cid: str, ep: dict[str, Any],
-               others: list[tuple[dict[str, Any], dict[str, Any]]]) -> None:
+    def _claim_default_routes(self, net: dict[str, Any], ep: dict[str, Any],
+                              others: list[tuple[dict[str, Any], dict[str, Any]]]
+                              ) -> tuple[str | None, str | None]:
+        """Which default routes (v4, v6) the new endpoint takes: those the container has
+        not got yet, or holds on a network of lower priority (``gw_priority``)."""
+        gws: list[str | None] = [None, None]
+        if net["internal"]:
+            return None, None
+        for i, fam in enumerate(("4", "6")):
+            if fam == "6" and not ep["ip6"]:
+                continue
+            holder = [(n, e) for n, e in others if e.get(f"default{fam}")]
+            if not holder or holder[0][1]["priority"] < ep["priority"]:
+                gws[i] = net["subnets"][0 if fam == "4" else -1]["gateway"]
+                ep[f"default{fam}"] = True
+                for n, e in holder:
+                    e[f"default{fam}"] = False
+                    self.store.save_network(n)
+        return gws[0], gws[1]
+
+    def _plumb(self, net: dict[str, Any], ep: dict[str, Any], gw4: str | None,
+               gw6: str | None) -> None:
         from runtime.network.netlink import EndpointConfig
 
-        gw4 = gw6 = None
-        if not net["internal"]:
-            holder = [(n, e) for n, e in others if e.get("default4")]
-            if not holder or holder[0][1]["priority"] < ep["priority"]:
-                gw4 = net["subnets"][0]["gateway"]
-                ep["default4"] = True
-                for n, e in holder:
-                    e["default4"] = False
-                    self.store.save_network(n)
-            if ep["ip6"]:
-                holder6 = [(n, e) for n, e in others if e.get("default6")]
-                if not holder6 or holder6[0][1]["priority"] < ep["priority"]:
-                    gw6 = net["subnets"][-1]["gateway"]
-                    ep["default6"] = True
-                    for n, e in holder6:
-                        e["default6"] = False
-                        self.store.save_network(n)
         addrs = [f"{ep['ip']}/{ip_network(net['subnets'][0]['subnet']).prefixlen}"]
         if ep["ip6"]:
             addrs.append(f"{ep['ip6']}/{ip_network(net['subnets'][-1]['subnet']).prefixlen}")
@@ -441,7 +445,6 @@ class Networks:
             bridge=net["bridge"], host_ifname=ep["host_ifname"], netns_path=ep["netns"],
             ifname=ep["ifname"], mac=ep["mac"], mtu=net["mtu"], addresses=tuple(addrs),
             gateway4=gw4, gateway6=gw6))
-        self.store.save_network(net)
 
     def disconnect(self, network: str, container_id: str, force: bool = False) -> None:
         with self.store.locked():

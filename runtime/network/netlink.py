@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import errno
 import os
+import socket
 from dataclasses import dataclass, field
 from ipaddress import ip_interface
 from pathlib import Path
@@ -59,8 +60,7 @@ class Netlink:
 
     # -- links -------------------------------------------------------------------
     def index(self, ifname: str) -> int | None:
-        found = self._ipr.link_lookup(ifname=ifname)
-        return found[0] if found else None
+        return _index(ifname)
 
     def link_names(self) -> set[str]:
         return {link.get("ifname") for link in self._ipr.get_links()}
@@ -107,7 +107,9 @@ class Netlink:
         if self.index(ep.host_ifname) is None:
             fd = os.open(ep.netns_path, os.O_RDONLY | os.O_CLOEXEC)
             try:
+                # one request: host side created enslaved to the bridge and up
                 self._ipr.link("add", ifname=ep.host_ifname, kind="veth", mtu=ep.mtu,
+                               master=br, state="up",
                                peer={"ifname": ep.ifname, "net_ns_fd": fd,
                                      "address": ep.mac, "mtu": ep.mtu})
             except Exception as exc:
@@ -117,9 +119,9 @@ class Netlink:
                 raise RuntimeFailure(f"cannot create veth {ep.host_ifname}: {exc}") from exc
             finally:
                 os.close(fd)
-        idx = self.index(ep.host_ifname)
-        assert idx is not None
-        self._ipr.link("set", index=idx, master=br, state="up")
+        else:
+            idx = self.index(ep.host_ifname)
+            self._ipr.link("set", index=idx, master=br, state="up")
         hairpin = Path(f"/sys/class/net/{ep.host_ifname}/brport/hairpin_mode")
         if hairpin.exists():
             hairpin.write_text("1")
@@ -131,14 +133,21 @@ class Netlink:
         netns.run_in_netns(netns_path, lambda: _set_default(gateway, ipv6))
 
 
+def _index(ifname: str) -> int | None:
+    """Interface index in the calling thread's netns (an ioctl, not a netlink dump)."""
+    try:
+        return socket.if_nametoindex(ifname)
+    except OSError:
+        return None
+
+
 def _configure_peer(ep: EndpointConfig) -> None:
     from pyroute2 import IPRoute
 
     with IPRoute() as ipr:
-        found = ipr.link_lookup(ifname=ep.ifname)
-        if not found:
+        idx = _index(ep.ifname)
+        if idx is None:
             raise RuntimeFailure(f"{ep.ifname} missing in {ep.netns_path}")
-        idx = found[0]
         for cidr in ep.addresses:
             iface = ip_interface(cidr)
             kw: dict[str, Any] = {}
