@@ -25,8 +25,8 @@ from typing import Any
 from runtime.errors import ConflictError, InvalidInputError, NotFoundError, RuntimeFailure
 from runtime.network import dns, ipam, nat, supervise
 from runtime.network.ports import Binding, PortSpec
-from runtime.network.store import Store
-from runtime.paths import StatePaths
+from runtime.network.store import Store, host_lock
+from runtime.paths import DEFAULT_ROOT, StatePaths
 
 DEFAULT_MTU = 1500
 RESERVED_NAMES = ("host", "none")
@@ -122,8 +122,15 @@ class Networks:
         host = self.store.host()
         return host.get("backend") or nat.detect()
 
+    @property
+    def tag(self) -> str:
+        """Distinguishes this state root's NAT rules from other roots' on the host."""
+        if self.paths.root == StatePaths.resolve(DEFAULT_ROOT).root:
+            return ""
+        return hashlib.sha256(str(self.paths.root).encode()).hexdigest()[:8]
+
     def _ruleset(self) -> nat.Ruleset:
-        rs = nat.Ruleset()
+        rs = nat.Ruleset(tag=self.tag)
         by_id = {}
         for n in self.store.networks():
             by_id[n["id"]] = n
@@ -160,10 +167,14 @@ class Networks:
             self.store.save_host({"backend": backend, "sysctl": saved})
             nat.apply(backend, self._ruleset())
         else:
-            nat.apply(backend, nat.Ruleset())
+            nat.apply(backend, nat.Ruleset(tag=self.tag))
             from runtime.network.netlink import write_sysctl
 
-            for key, val in host.get("sysctl", {}).items():
+            # Forwarding goes back to what it was only when no pycompose bridge of any
+            # state root remains (they share the host's sysctls).
+            others = [n for n in self.netlink.link_names()
+                      if n and n.startswith(nat.BRIDGE_PREFIX)]
+            for key, val in ({} if others else host.get("sysctl", {})).items():
                 with contextlib.suppress(OSError):
                     write_sysctl(key, val)
             self.store.save_host(None)
@@ -184,7 +195,7 @@ class Networks:
         options = dict(options or {})
         mtu = int(options.get("mtu") or options.get("com.docker.network.driver.mtu")
                   or DEFAULT_MTU)
-        with self.store.locked():
+        with self.store.locked(), host_lock():
             nets = self.store.networks()
             if any(n["name"] == name for n in nets):
                 raise ConflictError(f"network with name {name} already exists",

@@ -62,8 +62,21 @@ class NatBinding:
 
 @dataclass
 class Ruleset:
+    """Everything one state root needs.  ``tag`` keeps the rules of several state roots
+    (``--root``) on one host apart: table ``pycompose`` for the default root,
+    ``pycompose_<tag>`` otherwise (chains ``PYCOMPOSE-<tag>-*`` with iptables)."""
+
     networks: list[NatNetwork] = field(default_factory=list)
     bindings: list[NatBinding] = field(default_factory=list)
+    tag: str = ""
+
+    @property
+    def table(self) -> str:
+        return f"{TABLE}_{self.tag}" if self.tag else TABLE
+
+    @property
+    def chain_prefix(self) -> str:
+        return f"PYCOMPOSE-{self.tag}-" if self.tag else "PYCOMPOSE-"
 
 
 # -- nftables ----------------------------------------------------------------------
@@ -71,9 +84,22 @@ def _fam(addr: str) -> str:
     return "ip6" if ip_network(addr, strict=False).version == 6 else "ip"
 
 
+def _isolation(n: NatNetwork, accept: str, drop: str, iif: str, oif: str,
+               any_bridge: str, quote: bool) -> list[str]:
+    """Forward rules of one network, in nft or iptables words: own traffic passes,
+    other bridges of ours are cut off, an internal network forwards nothing."""
+    br = f'"{n.bridge}"' if quote else n.bridge
+    verdict = drop if n.internal else accept
+    return [f"{iif} {br} {oif} {br} {accept}",
+            f"{iif} {br} {oif} {any_bridge} {drop}",
+            f"{oif} {br} {iif} {any_bridge} {drop}",
+            f"{iif} {br} {verdict}", f"{oif} {br} {verdict}"]
+
+
 def nft_script(rs: Ruleset) -> str:
-    """The full ``nft -f`` input: (re)create table ``inet pycompose`` atomically."""
-    lines = [f"table inet {TABLE} {{}}", f"delete table inet {TABLE}"]
+    """The full ``nft -f`` input: (re)create our table atomically in one transaction."""
+    t = rs.table
+    lines = [f"table inet {t} {{}}", f"delete table inet {t}"]
     if not rs.networks:
         return "\n".join(lines) + "\n"
     pub: list[str] = []
@@ -92,7 +118,8 @@ def nft_script(rs: Ruleset) -> str:
            f'    iifname "{BRIDGE_PREFIX}*" oifname "{BRIDGE_PREFIX}*" ct status dnat accept']
     for n in rs.networks:
         br = n.bridge
-        fwd.append(f'    iifname "{br}" oifname "{br}" accept')
+        fwd += ["    " + r for r in _isolation(n, "accept", "drop", "iifname", "oifname",
+                                               f'"{BRIDGE_PREFIX}*"', quote=True)]
         for s in n.subnets:
             fam = _fam(s)
             if fam == "ip":
@@ -100,14 +127,8 @@ def nft_script(rs: Ruleset) -> str:
             post.append(f'    oifname "{br}" {fam} saddr {s} ct status dnat masquerade')
             if not n.internal:
                 post.append(f'    oifname != "{br}" {fam} saddr {s} masquerade')
-    fwd.append(f'    iifname "{BRIDGE_PREFIX}*" oifname "{BRIDGE_PREFIX}*" drop')
-    for n in rs.networks:
-        if n.internal:
-            fwd += [f'    iifname "{n.bridge}" drop', f'    oifname "{n.bridge}" drop']
-        else:
-            fwd += [f'    iifname "{n.bridge}" accept', f'    oifname "{n.bridge}" accept']
     lines += [
-        f"table inet {TABLE} {{",
+        f"table inet {t} {{",
         "  chain published {", *pub, "  }",
         "  chain prerouting {", "    type nat hook prerouting priority dstnat; policy accept;",
         "    fib daddr type local jump published", "  }",
@@ -123,69 +144,76 @@ def nft_script(rs: Ruleset) -> str:
 
 
 # -- iptables ----------------------------------------------------------------------
-IPT_NAT_CHAINS = ("PYCOMPOSE-PRE", "PYCOMPOSE-OUT", "PYCOMPOSE-PORTS", "PYCOMPOSE-POST")
-IPT_JUMPS = {"nat": (("PREROUTING", "PYCOMPOSE-PRE"), ("OUTPUT", "PYCOMPOSE-OUT"),
-                     ("POSTROUTING", "PYCOMPOSE-POST")),
-             "filter": (("FORWARD", "PYCOMPOSE-FWD"),)}
+def _ipt_chains(rs: Ruleset) -> dict[str, str]:
+    p = rs.chain_prefix
+    return {k: p + k for k in ("PRE", "OUT", "PORTS", "POST", "FWD")}
+
+
+def _ipt_jumps(rs: Ruleset) -> dict[str, tuple[tuple[str, str], ...]]:
+    c = _ipt_chains(rs)
+    return {"nat": (("PREROUTING", c["PRE"]), ("OUTPUT", c["OUT"]),
+                    ("POSTROUTING", c["POST"])),
+            "filter": (("FORWARD", c["FWD"]),)}
 
 
 def iptables_script(rs: Ruleset, present_jumps: set[tuple[str, str, str]]) -> str:
     """``iptables-restore --noflush`` input.  ``present_jumps``: (table, chain, target)
     jumps already in the built-in chains (from ``iptables-save``)."""
-    nat = ["*nat", *(f":{c} - [0:0]" for c in IPT_NAT_CHAINS)]
-    filt = ["*filter", ":PYCOMPOSE-FWD - [0:0]"]
+    c = _ipt_chains(rs)
+    jumps = _ipt_jumps(rs)
+    nat_chains = (c["PRE"], c["OUT"], c["PORTS"], c["POST"])
+    nat = ["*nat", *(f":{ch} - [0:0]" for ch in nat_chains)]
+    filt = ["*filter", f":{c['FWD']} - [0:0]"]
     if not rs.networks:
         for table, lines in (("nat", nat), ("filter", filt)):
-            for chain, target in IPT_JUMPS[table]:
+            for chain, target in jumps[table]:
                 if (table, chain, target) in present_jumps:
                     lines.append(f"-D {chain} -j {target}")
-        nat += [f"-X {c}" for c in IPT_NAT_CHAINS]
-        filt.append("-X PYCOMPOSE-FWD")
+        nat += [f"-X {ch}" for ch in nat_chains]
+        filt.append(f"-X {c['FWD']}")
         return "\n".join([*nat, "COMMIT", *filt, "COMMIT"]) + "\n"
-    nat += ["-A PYCOMPOSE-PRE -m addrtype --dst-type LOCAL -j PYCOMPOSE-PORTS",
-            "-A PYCOMPOSE-OUT -m addrtype --dst-type LOCAL -j PYCOMPOSE-PORTS"]
+    nat += [f"-A {c['PRE']} -m addrtype --dst-type LOCAL -j {c['PORTS']}",
+            f"-A {c['OUT']} -m addrtype --dst-type LOCAL -j {c['PORTS']}"]
     for b in rs.bindings:
         if ip_address(b.container_ip).version != 4 or ":" in b.host_ip:
             continue
         dst = f"-d {b.host_ip} " if b.host_ip else ""
-        nat.append(f"-A PYCOMPOSE-PORTS {dst}-p {b.protocol} -m {b.protocol} --dport "
+        nat.append(f"-A {c['PORTS']} {dst}-p {b.protocol} -m {b.protocol} --dport "
                    f"{b.host_port} -j DNAT --to-destination "
                    f"{b.container_ip}:{b.container_port}")
-    filt += ["-A PYCOMPOSE-FWD -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT",
-             "-A PYCOMPOSE-FWD -i pc-+ -o pc-+ -m conntrack --ctstate DNAT -j ACCEPT"]
+    fwd = c["FWD"]
+    filt += [f"-A {fwd} -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT",
+             f"-A {fwd} -i {BRIDGE_PREFIX}+ -o {BRIDGE_PREFIX}+ -m conntrack --ctstate DNAT "
+             "-j ACCEPT"]
     for n in rs.networks:
         br = n.bridge
-        filt.append(f"-A PYCOMPOSE-FWD -i {br} -o {br} -j ACCEPT")
+        filt += [f"-A {fwd} {r}" for r in _isolation(n, "-j ACCEPT", "-j DROP", "-i", "-o",
+                                                    f"{BRIDGE_PREFIX}+", quote=False)]
         for s in n.subnets:
             if ip_network(s).version != 4:
                 continue
-            nat.append(f"-A PYCOMPOSE-POST -s 127.0.0.0/8 -o {br} -j MASQUERADE")
-            nat.append(f"-A PYCOMPOSE-POST -s {s} -o {br} -m conntrack --ctstate DNAT "
+            nat.append(f"-A {c['POST']} -s 127.0.0.0/8 -o {br} -j MASQUERADE")
+            nat.append(f"-A {c['POST']} -s {s} -o {br} -m conntrack --ctstate DNAT "
                        "-j MASQUERADE")
             if not n.internal:
-                nat.append(f"-A PYCOMPOSE-POST -s {s} ! -o {br} -j MASQUERADE")
-    filt.append("-A PYCOMPOSE-FWD -i pc-+ -o pc-+ -j DROP")
-    for n in rs.networks:
-        verdict = "DROP" if n.internal else "ACCEPT"
-        filt += [f"-A PYCOMPOSE-FWD -i {n.bridge} -j {verdict}",
-                 f"-A PYCOMPOSE-FWD -o {n.bridge} -j {verdict}"]
+                nat.append(f"-A {c['POST']} -s {s} ! -o {br} -j MASQUERADE")
     for table, lines in (("nat", nat), ("filter", filt)):
-        for chain, target in IPT_JUMPS[table]:
+        for chain, target in jumps[table]:
             if (table, chain, target) not in present_jumps:
                 lines.append(f"-I {chain} 1 -j {target}")
     return "\n".join([*nat, "COMMIT", *filt, "COMMIT"]) + "\n"
 
 
-def parse_jumps(save_output: str) -> set[tuple[str, str, str]]:
+def parse_jumps(save_output: str, rs: Ruleset) -> set[tuple[str, str, str]]:
     """Our jumps present in ``iptables-save`` output."""
+    ours = {t for js in _ipt_jumps(rs).values() for _, t in js}
     out: set[tuple[str, str, str]] = set()
     table = ""
     for line in save_output.splitlines():
         if line.startswith("*"):
             table = line[1:].strip()
         parts = line.split()
-        if len(parts) == 4 and parts[0] == "-A" and parts[2] == "-j" and \
-                parts[3].startswith("PYCOMPOSE-"):
+        if len(parts) == 4 and parts[0] == "-A" and parts[2] == "-j" and parts[3] in ours:
             out.add((table, parts[1], parts[3]))
     return out
 
@@ -227,18 +255,19 @@ def apply(backend: str, rs: Ruleset) -> None:
         _run(["nft", "-f", "-"], nft_script(rs))
     elif backend == "iptables":
         saved = _run(["iptables-save"])
-        if not rs.networks and "PYCOMPOSE-" not in saved:
+        if not rs.networks and f":{rs.chain_prefix}FWD " not in saved:
             return
-        present = parse_jumps(saved)
+        present = parse_jumps(saved, rs)
         _run(["iptables-restore", "--noflush"], iptables_script(rs, present))
 
 
-def rules_present(backend: str) -> bool:
-    """True when any rule of ours is installed (used by tests and ``system check``)."""
+def rules_present(backend: str, tag: str = "") -> bool:
+    """True when rules of this state root are installed (tests, ``system check``)."""
+    rs = Ruleset(tag=tag)
     if backend == "nft":
-        res = subprocess.run(["nft", "list", "table", "inet", TABLE], capture_output=True)
+        res = subprocess.run(["nft", "list", "table", "inet", rs.table], capture_output=True)
         return res.returncode == 0
     if backend == "iptables":
         res = subprocess.run(["iptables-save"], capture_output=True, text=True)
-        return "PYCOMPOSE-" in res.stdout
+        return f":{rs.chain_prefix}FWD " in res.stdout
     return False

@@ -37,6 +37,22 @@ def _replace_json(path: Path, obj: Any) -> None:
     os.replace(tmp, path)
 
 
+HOST_LOCK = Path("/run/lock/pycompose-networks.lock")
+
+
+@contextlib.contextmanager
+def host_lock() -> Iterator[None]:
+    """Host-wide lock around subnet choice + bridge creation: bridges and routes are
+    host-global, and two state roots (``--root``) must not pick the same subnet."""
+    path = HOST_LOCK if HOST_LOCK.parent.is_dir() else Path("/run/pycompose-networks.lock")
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
+
+
 class Store:
     def __init__(self, paths: StatePaths) -> None:
         self.paths = paths
