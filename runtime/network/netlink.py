@@ -152,7 +152,7 @@ def _configure_peer(ep: EndpointConfig) -> None:
             iface = ip_interface(cidr)
             kw: dict[str, Any] = {}
             if iface.version == 6:
-                kw["flags"] = 0x80  # IFA_F_NODAD: usable at once, no 1-2 s DAD wait
+                kw["flags"] = 0x02  # IFA_F_NODAD: usable at once, no 1-2 s DAD wait
             try:
                 ipr.addr("add", index=idx, address=str(iface.ip),
                          prefixlen=iface.network.prefixlen, **kw)
