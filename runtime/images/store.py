@@ -246,14 +246,22 @@ class ImageStore:
             return {}
 
     def unpack_layer(self, chain_id: str, parent: str | None, layer: LayerInfo,
-                     on_bytes: Callable[[int], None] | None = None) -> LayerResult | None:
-        """Extract the stored blob ``layer.digest`` as the layer ``chain_id``.  Returns
-        None when it was already unpacked (shared with another image)."""
+                     on_bytes: Callable[[int], None] | None = None,
+                     src: BinaryIO | None = None,
+                     before_commit: Callable[[LayerResult], None] | None = None
+                     ) -> LayerResult | None:
+        """Extract layer ``chain_id`` from the stored blob ``layer.digest`` (or from
+        ``src``, e.g. a download stream, when given).  Both the blob digest and the
+        diff_id are verified before the layer becomes visible; ``before_commit`` runs
+        just before that (the puller moves the downloaded blob into the store there).
+        Returns None when the layer was already unpacked (shared with another image)."""
         if self.has_layer(chain_id):
             return None
         self._mkdirs()
 
         def meta(tmp: Path, res: LayerResult) -> None:
+            if before_commit:
+                before_commit(res)
             atomic_write_json(tmp / "meta.json", {
                 "chain_id": chain_id, "parent": parent, "diff_id": res.diff_id,
                 "blob": layer.digest, "media_type": layer.media_type,
@@ -261,11 +269,16 @@ class ImageStore:
                 "size": res.size, "entries": res.entries, "created": _now(),
             })
 
-        with open(self.blob_path(layer.digest), "rb") as f:
-            res = extract_layer(f, self.layers / hex_of(chain_id),
-                                expected_diff_id=layer.diff_id,
+        dest = self.layers / hex_of(chain_id)
+        if src is not None:
+            res = extract_layer(src, dest, expected_diff_id=layer.diff_id,
                                 expected_digest=layer.digest, on_bytes=on_bytes,
                                 meta_writer=meta)
+        else:
+            with open(self.blob_path(layer.digest), "rb") as f:
+                res = extract_layer(f, dest, expected_diff_id=layer.diff_id,
+                                    expected_digest=layer.digest, on_bytes=on_bytes,
+                                    meta_writer=meta)
         self._link(chain_id)
         return res
 
@@ -399,13 +412,19 @@ class ImageStore:
         except InvalidReference:
             return False
 
+    def add_repo_digest(self, image_id: str, repo_digest: str) -> None:
+        with self._update() as idx:
+            entry = idx["images"].get(image_id)
+            if entry is not None and repo_digest not in entry.setdefault("repo_digests", []):
+                entry["repo_digests"].append(repo_digest)
+
     def tag_info(self, ref: str | Reference) -> dict[str, Any] | None:
         """Index record of a tag (``{"id", "updated", "pulled"}``) or None."""
         return self._read_index()["tags"].get(str(parse(str(ref))))
 
     def register(self, *, manifest: bytes, config: bytes, tags: list[Reference] = (),
                  repo_digest: str | None = None, intermediate: bool = False,
-                 pulled: bool = False) -> Image:
+                 pulled: bool = False, index_digest: str | None = None) -> Image:
         """Record an image whose blobs and layers are all in the store."""
         mdigest = self.put_blob(manifest)
         iid = self.put_blob(config)
@@ -431,6 +450,8 @@ class ImageStore:
                 entry["intermediate"] = True
             if repo_digest and repo_digest not in entry["repo_digests"]:
                 entry["repo_digests"].append(repo_digest)
+            if index_digest and index_digest not in entry.setdefault("index_digests", []):
+                entry["index_digests"].append(index_digest)
             for t in tags:
                 prev = idx["tags"].get(str(t), {})
                 rec = {"id": iid, "updated": now}

@@ -1,0 +1,1 @@
+"""OCI distribution client: transport, auth, endpoint configuration, credentials."""
