@@ -49,3 +49,42 @@ def sym(name, target):
 
 def hard(name, target):
     return (_ti(name, tarfile.LNKTYPE, linkname=target), None)
+
+
+BUSYBOX = "/bin/busybox"
+APPLETS = ("sh", "ls", "cat", "echo", "ftpget", "true")
+
+
+def busybox_layers(extra: bytes = b"") -> list[bytes]:
+    """Two gzip layers: busybox + applet links + /etc/passwd + /tmp 1777 +
+    /opt/old/from-layer-1; then a whiteout of bin/ftpget, an opaque /opt/old and a file."""
+    with open(BUSYBOX, "rb") as fh:
+        bb = fh.read()
+    l1 = [d("bin"), f("bin/busybox", bb, mode=0o755)]
+    l1 += [sym(f"bin/{a}", "busybox") for a in APPLETS]
+    l1 += [d("etc"), f("etc/passwd", b"root:x:0:0:root:/root:/bin/sh\n"),
+           d("tmp", mode=0o1777), d("opt/old"), f("opt/old/from-layer-1", b"layer1\n")]
+    l2 = [f("bin/.wh.ftpget", b""), d("opt/old"), f("opt/old/.wh..wh..opq", b""),
+          f("opt/old/from-layer-2", b"layer2\n"), f("etc/hostname", b"pycompose" + extra)]
+    return [make_tar(l1), make_tar(l2)]
+
+
+def build_image(store, tag: str | None, layers: list[bytes], cmd=("sh",)):
+    """Store ``layers`` (compressed tars, base first) and create an image from them."""
+    from runtime.images.platform import host_platform
+    from runtime.images.reference import parse
+
+    infos = []
+    parent = None
+    for blob in layers:
+        info = store.add_layer(io.BytesIO(blob), parent)
+        from runtime.images.digest import sha256_bytes
+
+        parent = info.diff_id if parent is None else sha256_bytes(
+            f"{parent} {info.diff_id}".encode())
+        infos.append(info)
+    p = host_platform()
+    cfg = {"architecture": p.architecture, "os": p.os, "created": "2026-01-01T00:00:00Z",
+           "config": {"Cmd": list(cmd), "Env": ["PATH=/bin"]},
+           "history": [{"created_by": f"layer {i}"} for i in range(len(layers))]}
+    return store.create_image(cfg, infos, [parse(tag)] if tag else [])

@@ -29,6 +29,7 @@ from urllib.parse import urlsplit
 from runtime.images import mediatypes as mt
 from runtime.images.digest import chain_ids, check_digest, hex_of
 from runtime.images.errors import (
+    CorruptLayer,
     DigestMismatch,
     ImageError,
     ImageNotFound,
@@ -279,8 +280,9 @@ class Puller:
                 return
             partial = self.store.ingest / f"{hex_of(info.digest)}.partial"
             for attempt in range(LAYER_ATTEMPTS):
+                resumed = partial.exists() and partial.stat().st_size > 0
                 try:
-                    if partial.exists() and partial.stat().st_size > 0:
+                    if resumed:
                         self._resume(client, info, partial, prog)
                         prog.emit("Extracting")
                         self.store.unpack_layer(chain, parent, info)
@@ -288,22 +290,20 @@ class Puller:
                         self._stream(client, chain, parent, info, partial, prog)
                     prog.emit("Pull complete")
                     return
-                except DigestMismatch:
+                except (DigestMismatch, CorruptLayer) as e:
                     with contextlib.suppress(FileNotFoundError):
                         partial.unlink()
-                    raise
-                except (RegistryError, OSError) as e:
+                    if not resumed or attempt + 1 == LAYER_ATTEMPTS:
+                        raise
+                    # a stale or foreign partial file: start over from byte 0
+                    prog.emit("Retrying", detail=str(e))
+                except (RegistryError, ImageError, OSError) as e:
                     if isinstance(e, RegistryNotFound) or attempt + 1 == LAYER_ATTEMPTS:
                         raise
+                    if partial.exists() and partial.stat().st_size >= info.size:
+                        partial.unlink()  # complete but unusable: start over
                     prog.emit("Retrying", detail=str(e))
                     time.sleep(0.2 * (attempt + 1))
-                except ImageError as e:
-                    # corrupt stream mid-way: a broken connection surfaces here too
-                    if attempt + 1 == LAYER_ATTEMPTS or not partial.exists():
-                        raise
-                    if partial.stat().st_size >= info.size:
-                        partial.unlink()  # complete but bad: start over
-                    prog.emit("Retrying", detail=str(e))
 
     def _stream(self, client: RegistryClient, chain: str, parent: str | None,
                 info: LayerInfo, partial: Path, prog: _Progress) -> None:
@@ -324,8 +324,18 @@ class Puller:
             try:
                 prog.emit("Downloading")
                 self.store.unpack_layer(chain, parent, info, src=tee, before_commit=commit)
+                return
+            except CorruptLayer as e:
+                corrupt = e
             finally:
                 resp.close()
+        # The stream did not decompress: is the blob itself not what its digest says?
+        # Finish the download and check (raises DigestMismatch); if the digest is right
+        # the content really is broken.
+        self._resume(client, info, partial, prog)
+        with contextlib.suppress(FileNotFoundError):
+            self.store.blob_path(info.digest).unlink()
+        raise corrupt
 
     def _resume(self, client: RegistryClient, info: LayerInfo, partial: Path,
                 prog: _Progress) -> None:
