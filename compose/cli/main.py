@@ -20,6 +20,7 @@ VERSION = "0.1.0"
 # name -> "module:attribute"; modules are imported only when the command runs.
 COMMANDS: dict[str, tuple[str, str]] = {
     "version": ("compose.cli.cmd_version:version", "Show the pycompose version information"),
+    "network": ("compose.cli.cmd_network:network", "Manage networks"),
     "image": ("compose.cli.cmd_image:image", "Manage images"),
     "rmi": ("compose.cli.cmd_image:rmi", "Remove one or more images"),
     "tag": ("compose.cli.cmd_image:tag", "Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE"),
