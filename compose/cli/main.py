@@ -24,6 +24,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "image": ("compose.cli.cmd_image:image", "Manage images"),
     "rmi": ("compose.cli.cmd_image:rmi", "Remove one or more images"),
     "tag": ("compose.cli.cmd_image:tag", "Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE"),
+    "container": ("compose.cli.cmd_container:container", "Manage containers"),
 }
 
 

@@ -1,0 +1,109 @@
+"""The runtime's public Python API, used by the orchestrator, the CLI and tests.
+
+    rt = Runtime(StatePaths.resolve())
+    cid = rt.containers.create(spec)
+    rt.containers.start(cid)
+    rt.containers.wait(cid)            # -> exit code
+    rt.containers.logs(cid, tail=10)   # -> iterator of LogEntry
+    rt.containers.remove(cid)
+
+Container references (``ref``) are full ids, unique id prefixes, or names.  Other parts
+of the runtime add ``.images``, ``.networks`` and ``.volumes`` facades.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from runtime.paths import StatePaths
+from runtime.spec import ContainerSpec
+
+
+class Containers:
+    def __init__(self, paths: StatePaths) -> None:
+        from runtime.container.store import ContainerStore
+
+        self.store = ContainerStore(paths)
+
+    def resolve(self, ref: str) -> str:
+        return self.store.resolve(ref)
+
+    def create(self, spec: ContainerSpec) -> str:
+        from runtime.container.create import create
+
+        return create(self.store, spec)
+
+    def start(self, ref: str, attach_fd: int = -1,
+              console_size: tuple[int, int] | None = None) -> int:
+        """Start; returns PID 1's host pid.  ``attach_fd``: the shim's end of an
+        :func:`runtime.container.attach.socketpair`, attached before the exec."""
+        from runtime.container.start import start
+
+        return start(self.store, self.resolve(ref), attach_fd, console_size)
+
+    def run(self, spec: ContainerSpec) -> str:
+        """create + start (detached)."""
+        cid = self.create(spec)
+        self.start(cid)
+        return cid
+
+    def stop(self, ref: str, timeout: float | None = None, signal: str | None = None) -> None:
+        from runtime.container.stop import stop
+
+        stop(self.store, self.resolve(ref), timeout, signal)
+
+    def restart(self, ref: str, timeout: float | None = None) -> int:
+        cid = self.resolve(ref)
+        self.stop(cid, timeout)
+        return self.start(cid)
+
+    def kill(self, ref: str, signal: str | int = "SIGKILL") -> None:
+        from runtime.container.kill import kill
+
+        kill(self.store, self.resolve(ref), signal)
+
+    def remove(self, ref: str, force: bool = False) -> None:
+        from runtime.container.delete import remove
+
+        remove(self.store, self.resolve(ref), force)
+
+    def wait(self, ref: str, timeout: float | None = None) -> int:
+        from runtime.container.wait import wait
+
+        return wait(self.store, self.resolve(ref), timeout)
+
+    def get(self, ref: str):
+        """The on-disk :class:`runtime.container.store.Record`."""
+        return self.store.load(self.resolve(ref))
+
+    def inspect(self, ref: str) -> dict[str, Any]:
+        from runtime.container.inspect import inspect
+
+        return inspect(self.get(ref))
+
+    def list(self, all: bool = False, filters: tuple[str, ...] = (), size: bool = False):
+        from runtime.container.listing import list_containers
+
+        return list_containers(self.store, all, filters, size)
+
+    def logs(self, ref: str, *, follow: bool = False, tail: int | None = None,
+             since: str | None = None, until: str | None = None) -> Iterator:
+        from runtime.container.logs import read_logs
+
+        return read_logs(self.store, self.resolve(ref), tail=tail, since=since, until=until,
+                         follow=follow)
+
+    def attach_socket(self, ref: str) -> str:
+        return str(self.store.run_dir(self.resolve(ref)) / "attach.sock")
+
+    def prune(self) -> list[str]:
+        from runtime.container.prune import prune
+
+        return prune(self.store)
+
+
+class Runtime:
+    def __init__(self, paths: StatePaths) -> None:
+        self.paths = paths
+        self.containers = Containers(paths)

@@ -1,0 +1,49 @@
+"""``rm``: remove a stopped container (``force`` kills a running one first)."""
+
+from __future__ import annotations
+
+import json
+
+from runtime.container import statefile
+from runtime.container.kill import kill
+from runtime.container.store import ContainerStore
+from runtime.container.wait import wait_recorded
+from runtime.errors import ConflictError
+
+
+def remove(store: ContainerStore, cid: str, force: bool = False) -> None:
+    rec = store.load(cid)
+    if rec.status.is_alive:
+        if not force:
+            raise ConflictError(
+                f"cannot remove container {rec.name}: it is {rec.status.value}",
+                hint="stop it first, or use --force")
+        statefile.update(str(rec.dir), stop_requested=True)
+        if rec.status.can_kill:
+            kill(store, cid, "SIGKILL")
+        wait_recorded(store, cid, timeout=30)
+    with statefile.locked(str(rec.dir)):
+        state = statefile.read(str(rec.dir))
+        if state.get("status") in ("running", "paused", "restarting"):
+            raise ConflictError(f"container {rec.name} was started again meanwhile")
+        state["status"] = "removing"
+        statefile.write(str(rec.dir), state)
+    plan = _bundle(rec.dir)
+    from runtime.kernel import kernel
+    from runtime.shim.cleanup import remove_container
+
+    if plan.get("remove"):
+        remove_container(kernel(), plan)
+    else:  # never started: no bundle yet
+        import shutil
+
+        store.name_file(rec.name).unlink(missing_ok=True)
+        shutil.rmtree(store.run_dir(cid), ignore_errors=True)
+        shutil.rmtree(rec.dir, ignore_errors=True)
+
+
+def _bundle(cdir) -> dict:
+    try:
+        return json.loads((cdir / "bundle.json").read_bytes())
+    except FileNotFoundError:
+        return {}

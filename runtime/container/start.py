@@ -1,0 +1,121 @@
+"""``start``: build the bundle, spawn the detached shim, wait for exec (or the error).
+
+The CLI never forks for container setup: it ``posix_spawn``s a fresh, single-threaded
+``python -I -S`` shim and reads one JSON message from a pipe — ``{"pid": N}`` once the
+container's command has exec'd, or ``{"error": ..., "code": 125|126|127}``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import select
+import sys
+from pathlib import Path
+
+from runtime.container import bundle, statefile
+from runtime.container.status import Status
+from runtime.container.store import ContainerStore
+from runtime.errors import ConflictError, ExitCode, RuntimeFailure
+
+SHIM_TIMEOUT = 60.0
+PKG_DIR = str(Path(__file__).resolve().parent.parent.parent)
+
+
+class ContainerStartError(RuntimeFailure):
+    """The container could not be started; ``exit_code`` is Docker's (125/126/127)."""
+
+    def __init__(self, message: str, code: int = 125, hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.exit_code = ExitCode(code) if code in (125, 126, 127) else ExitCode.FAILURE
+
+
+def netns_for(store: ContainerStore, rec) -> str:
+    """"new", "host", or the path of the netns handle the container must join."""
+    kind = rec.spec.network.kind
+    if kind == "none":
+        return "new"
+    if kind == "host":
+        return "host"
+    if kind == "container":
+        other = store.load(store.resolve(rec.spec.network.target or ""))
+        if other.status is not Status.RUNNING:
+            raise ConflictError(f"cannot join the network of container {other.name}: "
+                                "it is not running")
+        return f"/proc/{other.state['pid']}/ns/net"
+    from runtime.network import netns  # bridge: the network layer wires this handle
+
+    return str(netns.ensure(store.paths, rec.id))
+
+
+def start(store: ContainerStore, cid: str, attach_fd: int = -1,
+          console_size: tuple[int, int] | None = None) -> int:
+    """Start container ``cid``; returns PID 1's host pid."""
+    cdir = store.dir(cid)
+    rec = store.load(cid)
+    if not rec.status.can_start:
+        if rec.status is Status.RUNNING:
+            return int(rec.state.get("pid", 0))
+        raise ConflictError(f"cannot start container {rec.name}: it is {rec.status.value}")
+    netns = netns_for(store, rec)
+    run_dir = store.run_dir(cid)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    bundle.etc_files(rec.spec, cid, cdir, netns)
+    plan = bundle.build(rec.spec, cid, cdir, run_dir, store.name_file(rec.name), netns,
+                        console_size)
+    from runtime.fsutil import atomic_write_json
+
+    atomic_write_json(cdir / "bundle.json", plan)
+    statefile.update(str(cdir), stop_requested=False, error="")
+    return spawn_shim(cdir, attach_fd)
+
+
+def spawn_shim(cdir: Path, attach_fd: int = -1) -> int:
+    from runtime.shim.main import BOOT
+
+    r, w = os.pipe()
+    os.set_inheritable(w, True)
+    if attach_fd >= 0:
+        os.set_inheritable(attach_fd, True)
+    argv = [sys.executable, "-I", "-S", "-c", BOOT, PKG_DIR, str(cdir), str(w)]
+    if attach_fd >= 0:
+        argv.append(str(attach_fd))
+    log = str(cdir / "shim.log")
+    try:
+        pid = os.posix_spawn(sys.executable, argv, os.environ, setsid=True, file_actions=[
+            (os.POSIX_SPAWN_OPEN, 0, os.devnull, os.O_RDONLY, 0),
+            (os.POSIX_SPAWN_OPEN, 1, log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644),
+            (os.POSIX_SPAWN_DUP2, 1, 2),
+        ])
+    finally:
+        os.close(w)
+        if attach_fd >= 0:
+            os.set_inheritable(attach_fd, False)
+    try:
+        msg = _read_report(r)
+    finally:
+        os.close(r)
+        os.waitpid(pid, 0)  # the shim daemonizes (forks and exits) right away
+    if "pid" in msg:
+        return int(msg["pid"])
+    raise ContainerStartError(msg.get("error", "the shim exited without a report"),
+                              int(msg.get("code", 125)),
+                              hint=None if msg.get("error") else f"see {log}")
+
+
+def _read_report(fd: int) -> dict:
+    data = b""
+    while True:
+        ready, _, _ = select.select([fd], [], [], SHIM_TIMEOUT)
+        if not ready:
+            return {"error": f"no answer from the shim within {SHIM_TIMEOUT:.0f}s"}
+        chunk = os.read(fd, 65536)
+        if not chunk:
+            break
+        data += chunk
+    if not data:
+        return {}
+    try:
+        return json.loads(data)
+    except ValueError:
+        return {"error": f"garbled shim report: {data[:200]!r}"}

@@ -1,0 +1,190 @@
+"""On-disk container store: IDs, names, directories, and reading a container back.
+
+Layout (see docs/architecture.md)::
+
+    <root>/containers/<64-hex id>/   config.json (the ContainerSpec + id, name, created)
+                                     state.json  (status, pids, exit code, times)
+                                     bundle.json (the low-level plan the shim executes)
+                                     lock, upper/, work/, merged/, hosts, hostname,
+                                     resolv.conf, <id>-json.log[.N], shim.log
+    <root>/container-names/<name>    the owning id (created O_EXCL: names are unique)
+    <run>/containers/<id>/           attach.sock (volatile)
+
+Reading a record reconciles it with reality: if the state says "running" but neither
+supervising process is alive, the container is re-adopted: still-running PID 1 is
+reported as running (unsupervised), a dead one as exited (code 255).
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import re
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from runtime.container import statefile
+from runtime.container.codec import spec_from_dict
+from runtime.container.status import Status
+from runtime.errors import ConflictError, InvalidInputError, NotFoundError
+from runtime.fsutil import atomic_write_json, read_json
+from runtime.paths import StatePaths
+from runtime.spec import ContainerSpec
+
+ID_RE = re.compile(r"^[0-9a-f]{64}$")
+NAME_RE = re.compile(r"^/?[a-zA-Z0-9][a-zA-Z0-9_.-]+$")
+
+_ADJ = ("admiring", "brave", "calm", "dazzling", "eager", "festive", "gifted", "happy",
+        "jolly", "keen", "lucid", "modest", "nifty", "optimistic", "quirky", "relaxed",
+        "serene", "tender", "upbeat", "vibrant", "wizardly", "zealous")
+_NOUN = ("archimedes", "babbage", "curie", "darwin", "euclid", "faraday", "galileo",
+         "hopper", "kepler", "lovelace", "noether", "pascal", "ritchie", "shannon",
+         "thompson", "turing", "wozniak", "yalow")
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    """One container as read from disk."""
+
+    id: str
+    name: str
+    created: str
+    spec: ContainerSpec
+    state: dict[str, Any]
+    dir: Path
+
+    @property
+    def status(self) -> Status:
+        return Status(self.state.get("status", "created"))
+
+
+def pid_alive(pid: int, start: int | None = None) -> bool:
+    if not pid:
+        return False
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            data = f.read()
+    except (FileNotFoundError, ProcessLookupError):
+        return False
+    fields = data[data.rindex(b")") + 2:].split()
+    if fields[0] == b"Z":
+        return False
+    return start is None or int(fields[19]) == start
+
+
+class ContainerStore:
+    def __init__(self, paths: StatePaths) -> None:
+        self.paths = paths
+        self.base = paths.containers
+        self.names = paths.root / "container-names"
+
+    # ---- ids and names ---------------------------------------------------------------
+    def dir(self, cid: str) -> Path:
+        return self.base / cid
+
+    def run_dir(self, cid: str) -> Path:
+        return self.paths.run_dir / "containers" / cid
+
+    def ids(self) -> list[str]:
+        if not self.base.is_dir():
+            return []
+        return [p.name for p in self.base.iterdir() if ID_RE.match(p.name)
+                and (p / "config.json").is_file()]
+
+    def new_id(self) -> str:
+        return secrets.token_hex(32)
+
+    def random_name(self) -> str:
+        for _ in range(100):
+            name = f"{random.choice(_ADJ)}_{random.choice(_NOUN)}"
+            if not (self.names / name).exists():
+                return name
+        return f"{random.choice(_ADJ)}_{random.choice(_NOUN)}{random.randint(1, 999)}"
+
+    def reserve_name(self, name: str, cid: str) -> None:
+        if not NAME_RE.match(name):
+            raise InvalidInputError(f"invalid container name {name!r}",
+                                    hint="names match [a-zA-Z0-9][a-zA-Z0-9_.-]+")
+        self.names.mkdir(parents=True, exist_ok=True)
+        try:
+            fd = os.open(self.names / name.lstrip("/"), os.O_WRONLY | os.O_CREAT | os.O_EXCL,
+                         0o644)
+        except FileExistsError:
+            owner = (self.names / name.lstrip("/")).read_text().strip()
+            raise ConflictError(
+                f'the container name "/{name.lstrip("/")}" is already in use by container '
+                f'"{owner}"', hint="remove (or rename) that container, or pick another name"
+            ) from None
+        with os.fdopen(fd, "w") as f:
+            f.write(cid)
+
+    def name_file(self, name: str) -> Path:
+        return self.names / name.lstrip("/")
+
+    def resolve(self, ref: str) -> str:
+        """Full id from an id, a unique id prefix or a name."""
+        ref = ref.lstrip("/") if not ID_RE.match(ref) else ref
+        if ID_RE.match(ref) and (self.dir(ref) / "config.json").is_file():
+            return ref
+        nf = self.names / ref
+        if ref and NAME_RE.match(ref) and nf.is_file():
+            cid = nf.read_text().strip()
+            if (self.dir(cid) / "config.json").is_file():
+                return cid
+        if re.fullmatch(r"[0-9a-f]{1,63}", ref):
+            hits = [c for c in self.ids() if c.startswith(ref)]
+            if len(hits) == 1:
+                return hits[0]
+            if len(hits) > 1:
+                raise ConflictError(f"multiple containers match the prefix {ref!r}",
+                                    hint="use more characters of the id, or the name")
+        raise NotFoundError(f"no such container: {ref}",
+                            hint="`pycompose container ls -a` lists containers")
+
+    # ---- records ---------------------------------------------------------------------
+    def save_config(self, cid: str, name: str, created: str, spec: ContainerSpec) -> None:
+        from runtime.container.codec import to_dict
+
+        atomic_write_json(self.dir(cid) / "config.json",
+                          {"id": cid, "name": name, "created": created, "spec": to_dict(spec)})
+
+    def load(self, cid: str) -> Record:
+        d = self.dir(cid)
+        try:
+            cfg = read_json(d / "config.json")
+        except FileNotFoundError:
+            raise NotFoundError(f"no such container: {cid}") from None
+        state = self._reconcile(str(d), statefile.read(str(d)))
+        return Record(cid, cfg["name"], cfg["created"], spec_from_dict(cfg["spec"]), state, d)
+
+    def records(self) -> list[Record]:
+        out = []
+        for cid in self.ids():
+            try:
+                out.append(self.load(cid))
+            except NotFoundError:
+                continue  # removed meanwhile
+        return out
+
+    @staticmethod
+    def _reconcile(cdir: str, state: dict[str, Any]) -> dict[str, Any]:
+        if state.get("status") not in ("running", "paused", "restarting"):
+            return state
+        if pid_alive(state.get("monitor_pid", 0)) or pid_alive(state.get("keeper_pid", 0)):
+            return state
+        with statefile.locked(cdir):
+            state = statefile.read(cdir)
+            if state.get("status") not in ("running", "paused", "restarting"):
+                return state
+            if pid_alive(state.get("monitor_pid", 0)) or pid_alive(state.get("keeper_pid", 0)):
+                return state
+            if pid_alive(state.get("pid", 0), state.get("pid_start")):
+                state["supervised"] = False
+                return state
+            state.update(status="exited", exit_code=255, pid=0, monitor_pid=0, keeper_pid=0,
+                         error="the container's supervisor was lost; exit status unknown",
+                         finished_at=statefile.now_rfc3339())
+            statefile.write(cdir, state)
+            return state

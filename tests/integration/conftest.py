@@ -1,0 +1,30 @@
+"""Fixtures for real-container tests: a busybox image and a Runtime on a temp root."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.rootfs import busybox_available, busybox_rootfs
+
+
+@pytest.fixture(scope="session")
+def busybox(tmp_path_factory) -> Path:
+    if not busybox_available():
+        pytest.skip("busybox-static is not installed (apt-get install busybox-static)")
+    return busybox_rootfs(tmp_path_factory.mktemp("images") / "busybox")
+
+
+@pytest.fixture
+def rt(state_paths):
+    """A Runtime on the test's temporary root; removes every container afterwards."""
+    from runtime.api import Runtime
+
+    runtime = Runtime(state_paths)
+    yield runtime
+    for rec in runtime.containers.store.records():
+        try:
+            runtime.containers.remove(rec.id, force=True)
+        except Exception:
+            pass

@@ -1,0 +1,27 @@
+"""Small helpers for container tests."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from runtime.spec import ContainerSpec, Process, RootFS
+
+
+def spec(image: Path, *args: str, **kw) -> ContainerSpec:
+    proc = {k: kw.pop(k) for k in ("env", "cwd", "user", "group_add", "tty", "stdin_open")
+            if k in kw}
+    return ContainerSpec(image=str(image), image_id="", rootfs=RootFS((image,)),
+                         process=Process(args=args, **proc), **kw)
+
+
+def output(rt, cid: str, stream: str | None = "stdout") -> str:
+    return "".join(e.data.decode() for e in rt.containers.logs(cid)
+                   if stream is None or e.stream == stream)
+
+
+def run(rt, image: Path, *args: str, **kw) -> tuple[int, str, str]:
+    """Run to completion; (exit code, stdout, stderr)."""
+    cid = rt.containers.create(spec(image, *args, **kw))
+    rt.containers.start(cid)
+    code = rt.containers.wait(cid, timeout=60)
+    return code, output(rt, cid), output(rt, cid, "stderr")
