@@ -1,0 +1,1 @@
+"""Dockerfile builder: parser, context, cache keys, build engine, commit."""
