@@ -25,6 +25,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "rmi": ("compose.cli.cmd_image:rmi", "Remove one or more images"),
     "tag": ("compose.cli.cmd_image:tag", "Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE"),
     "container": ("compose.cli.cmd_container:container", "Manage containers"),
+    "system": ("compose.cli.cmd_system:system", "Host checks: which kernel features are usable"),
 }
 
 

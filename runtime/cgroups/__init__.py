@@ -12,12 +12,21 @@ Typical use by the shim::
     oom = cgroups.oom_killed(before, cg.oom_counters(cid))
     cg.kill_all(cid); cg.destroy(cid)
 
-Everything here is stdlib-only and cheap to import (the shim is lean).
+Stdlib only, and cheap to import (no pathlib/dataclasses/re/typing at run time): the
+shim that uses it is lean.  ``CgroupDriver`` (the protocol) lives in ``api``.
 """
 
-from runtime.cgroups.base import CgroupDriver, CgroupStats, OomCounters, oom_killed
+from runtime.cgroups.base import CgroupStats, OomCounters, oom_killed
 from runtime.cgroups.detect import CgroupLayout, detect, driver
 from runtime.cgroups.stats import cpu_percent, net_io
 
 __all__ = ["CgroupDriver", "CgroupLayout", "CgroupStats", "OomCounters", "cpu_percent",
            "detect", "driver", "net_io", "oom_killed"]
+
+
+def __getattr__(name: str):
+    if name == "CgroupDriver":
+        from runtime.cgroups.api import CgroupDriver
+
+        return CgroupDriver
+    raise AttributeError(name)

@@ -16,25 +16,25 @@ from __future__ import annotations
 
 import errno
 import os
-import re
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
-from pathlib import Path
-from typing import Protocol
 
+from runtime._record import Record
 from runtime.errors import KernelError, UsageError
-from runtime.spec import Resources
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (lean shim)
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from runtime.spec import Resources
+
+    Rmdir = Callable[[str], None]
 
 PARENT = "pycompose"
 DEFAULT_CPU_PERIOD = 100_000          # microseconds, as docker and the kernel default
-_ID_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
-
-Rmdir = Callable[[str], None]
+_ID_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-")
 
 
-@dataclass(frozen=True, slots=True)
-class CgroupStats:
+class CgroupStats(Record):
     """One sample of a container's cgroup counters (``docker stats`` material).
 
     ``memory_limit`` is ``None`` when unlimited (``docker stats`` then shows the host's
@@ -42,6 +42,9 @@ class CgroupStats:
     two samples to :func:`runtime.cgroups.stats.cpu_percent`.
     """
 
+    __slots__ = ("read_at", "cpu_usage_ns", "memory_usage", "memory_limit",  # noqa: RUF023
+                 "memory_inactive_file", "pids_current", "pids_limit", "blkio_read",
+                 "blkio_write")
     read_at: int
     cpu_usage_ns: int
     memory_usage: int
@@ -60,8 +63,7 @@ class CgroupStats:
         return self.memory_usage
 
 
-@dataclass(frozen=True, slots=True)
-class OomCounters:
+class OomCounters(Record):
     """OOM evidence from the memory controller.
 
     ``oom_kill``: processes the kernel's OOM killer killed in this cgroup (v1
@@ -71,10 +73,12 @@ class OomCounters:
     limit (v1 ``memory.failcnt``; reclaim usually succeeds, so it is a hint only).
     """
 
-    oom_kill: int = 0
-    oom: int = 0
-    under_oom: bool = False
-    failcnt: int = 0
+    __slots__ = ("oom_kill", "oom", "under_oom", "failcnt")  # noqa: RUF023 (positional)
+    _defaults = {"oom_kill": 0, "oom": 0, "under_oom": False, "failcnt": 0}
+    oom_kill: int
+    oom: int
+    under_oom: bool
+    failcnt: int
 
 
 def oom_killed(before: OomCounters, after: OomCounters) -> bool:
@@ -87,82 +91,43 @@ def oom_killed(before: OomCounters, after: OomCounters) -> bool:
     return after.oom_kill > before.oom_kill or after.oom > before.oom or after.under_oom
 
 
-class CgroupDriver(Protocol):
-    """The operations the shim, ``pause``, ``stats`` and ``rm`` need."""
-
-    version: int
-
-    def create(self, container_id: str, resources: Resources, *,
-               privileged: bool = False) -> list[str]:
-        """Make the container's cgroup(s) and apply limits.  Returns warnings (limits the
-        kernel cannot honour, e.g. swap without swap accounting) instead of failing."""
-
-    def update(self, container_id: str, resources: Resources) -> list[str]:
-        """Apply changed limits to an existing cgroup."""
-
-    def add_process(self, container_id: str, pid: int) -> None:
-        """Move ``pid`` (the whole thread group) into the container's cgroup(s)."""
-
-    def processes(self, container_id: str) -> list[int]:
-        """PIDs (host view) currently in the cgroup."""
-
-    def freeze(self, container_id: str) -> None: ...
-
-    def thaw(self, container_id: str) -> None: ...
-
-    def kill_all(self, container_id: str) -> None:
-        """SIGKILL every process of the cgroup (returns once the signal is sent)."""
-
-    def stats(self, container_id: str) -> CgroupStats: ...
-
-    def oom_counters(self, container_id: str) -> OomCounters: ...
-
-    def paths(self, container_id: str) -> list[Path]:
-        """Every directory this container owns (record them in state for cleanup)."""
-
-    def exists(self, container_id: str) -> bool: ...
-
-    def destroy(self, container_id: str, timeout: float = 5.0) -> None:
-        """Remove the container's directories (waiting up to ``timeout`` seconds for
-        processes to leave), then the ``pycompose`` parent if it became empty."""
-
-
 # -- helpers -------------------------------------------------------------------------
 
 def check_id(container_id: str) -> str:
-    if not _ID_RE.match(container_id):
+    if not (0 < len(container_id) <= 128 and container_id[0] not in ".-"
+            and _ID_CHARS.issuperset(container_id)):
         raise UsageError(f"invalid cgroup name {container_id!r}",
                          hint="container ids are [A-Za-z0-9_.-], at most 128 characters")
     return container_id
 
 
-def write(path: Path, value: str) -> None:
+def write(path: str, value: str) -> None:
     """Write one value to a cgroup file (one ``write()``, as the kernel expects)."""
     try:
         fd = os.open(path, os.O_WRONLY | os.O_TRUNC | os.O_CLOEXEC)
     except OSError as e:
-        raise KernelError("open", e.errno, str(path)) from None
+        raise KernelError("open", e.errno, path) from None
     try:
         os.write(fd, value.encode())
     except OSError as e:
-        raise KernelError(f"write {value!r} to", e.errno, str(path),
+        raise KernelError(f"write {value!r} to", e.errno, path,
                           hint=_write_hint(e.errno)) from None
     finally:
         os.close(fd)
 
 
-def write_lines(path: Path, values: list[str]) -> None:
+def write_lines(path: str, values: list[str]) -> None:
     """Several writes on one open file: the kernel handles each ``write()`` as one rule
     (``devices.allow``), a plain file in a test tree collects them line by line."""
     try:
         fd = os.open(path, os.O_WRONLY | os.O_TRUNC | os.O_CLOEXEC)
     except OSError as e:
-        raise KernelError("open", e.errno, str(path)) from None
+        raise KernelError("open", e.errno, path) from None
     try:
         for v in values:
             os.write(fd, (v + "\n").encode())
     except OSError as e:
-        raise KernelError("write", e.errno, str(path)) from None
+        raise KernelError("write", e.errno, path) from None
     finally:
         os.close(fd)
 
@@ -177,12 +142,12 @@ def _write_hint(err: int) -> str | None:
     return None
 
 
-def read(path: Path) -> str:
+def read(path: str) -> str:
     with open(path) as f:
         return f.read()
 
 
-def read_int(path: Path, default: int = 0) -> int:
+def read_int(path: str, default: int = 0) -> int:
     """An integer file; ``max`` and missing files read as ``default``."""
     try:
         text = read(path).strip()
@@ -193,7 +158,7 @@ def read_int(path: Path, default: int = 0) -> int:
     return int(text.split()[0])
 
 
-def read_keyed(path: Path) -> dict[str, int]:
+def read_keyed(path: str) -> dict[str, int]:
     """``key value`` lines (``memory.stat``, ``memory.events``, ``cpu.stat``...)."""
     out: dict[str, int] = {}
     try:
@@ -210,56 +175,63 @@ def read_keyed(path: Path) -> dict[str, int]:
     return out
 
 
-def read_pids(path: Path) -> list[int]:
+def read_pids(path: str) -> list[int]:
     try:
         return [int(x) for x in read(path).split()]
     except FileNotFoundError:
         return []
 
 
-def mkdir_child(parent: Path, name: str) -> Path:
+def _mkdir(path: str) -> None:
+    try:
+        os.mkdir(path, 0o755)
+    except FileExistsError:
+        pass
+
+
+def mkdir_child(parent: str, name: str) -> str:
     """``parent/name``, creating the parent too; retried if a concurrent ``destroy`` of
     another container removes the (empty) parent between the two mkdirs."""
-    child = parent / name
+    child = os.path.join(parent, name)
     for _ in range(5):
         try:
-            parent.mkdir(exist_ok=True)
-            child.mkdir(exist_ok=True)
+            _mkdir(parent)
+            _mkdir(child)
             return child
         except FileNotFoundError:
             continue
         except OSError as e:
-            raise KernelError("mkdir", e.errno, str(child),
+            raise KernelError("mkdir", e.errno, child,
                               hint="creating cgroups needs root") from None
-    raise KernelError("mkdir", errno.ENOENT, str(child))
+    raise KernelError("mkdir", errno.ENOENT, child)
 
 
-def remove_dir(path: Path, rmdir: Rmdir, deadline: float) -> None:
+def remove_dir(path: str, rmdir: Rmdir, deadline: float) -> None:
     """rmdir a cgroup, retrying on EBUSY while its last processes finish exiting."""
     delay = 0.001
     while True:
         try:
-            rmdir(str(path))
+            rmdir(path)
             return
         except FileNotFoundError:
             return
         except OSError as e:
             if e.errno != errno.EBUSY or time.monotonic() >= deadline:
-                raise KernelError("rmdir", e.errno, str(path),
+                raise KernelError("rmdir", e.errno, path,
                                   hint="processes are still in the cgroup; kill them first"
                                   if e.errno == errno.EBUSY else None) from None
         time.sleep(delay)
         delay = min(delay * 2, 0.05)
 
 
-def remove_parent_if_empty(parent: Path, rmdir: Rmdir) -> None:
+def remove_parent_if_empty(parent: str, rmdir: Rmdir) -> None:
     """Drop the shared ``pycompose`` dir once no container uses it (EBUSY/ENOTEMPTY: in
     use by another container, which is fine)."""
     try:
-        rmdir(str(parent))
+        rmdir(parent)
     except OSError as e:
         if e.errno not in (errno.ENOENT, errno.EBUSY, errno.ENOTEMPTY):
-            raise KernelError("rmdir", e.errno, str(parent)) from None
+            raise KernelError("rmdir", e.errno, parent) from None
 
 
 def host_memory() -> int:

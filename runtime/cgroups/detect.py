@@ -13,13 +13,16 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
-from pathlib import Path
 
-from runtime.cgroups.base import PARENT, CgroupDriver
+from runtime._record import Record
+from runtime.cgroups.base import PARENT
 from runtime.errors import PermissionRequired
 
-DEFAULT_ROOT = Path("/sys/fs/cgroup")
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (lean shim)
+if TYPE_CHECKING:
+    from runtime.cgroups.api import CgroupDriver
+
+DEFAULT_ROOT = "/sys/fs/cgroup"
 CGROUP2_SUPER_MAGIC = 0x63677270
 CGROUP_SUPER_MAGIC = 0x0027E0EB
 
@@ -27,16 +30,21 @@ CGROUP_SUPER_MAGIC = 0x0027E0EB
 _NOT_CONTROLLERS = {"unified", "systemd", "elogind"}
 
 
-@dataclass(frozen=True)
-class CgroupLayout:
+class CgroupLayout(Record):
     """What :func:`detect` found.  ``v1`` maps controller -> hierarchy mount;
-    ``v2_controllers`` are those offered by the cgroup2 root (``v2_root``)."""
+    ``v2_controllers`` are those offered by the cgroup2 root (``v2_root``).
+    ``version``: 1 (legacy or hybrid), 2 (unified), 0 (no cgroup filesystem)."""
 
-    version: int                                   # 1 (legacy or hybrid), 2, or 0 = none
-    root: Path
-    v1: dict[str, Path] = field(default_factory=dict)
-    v2_root: Path | None = None
-    v2_controllers: frozenset[str] = frozenset()
+    __slots__ = ("version", "root", "v1", "v2_root", "v2_controllers")  # noqa: RUF023
+    _defaults = {"v1": {}, "v2_root": None, "v2_controllers": frozenset()}
+    version: int
+    root: str
+    v1: dict[str, str]
+    v2_root: str | None
+    v2_controllers: frozenset[str]
+
+    def __hash__(self) -> int:
+        return hash((self.version, self.root, self.v2_root))
 
     @property
     def hybrid(self) -> bool:
@@ -46,18 +54,25 @@ class CgroupLayout:
         return sorted(self.v1) if self.version == 1 else sorted(self.v2_controllers)
 
 
+_statfs = None
+
+
 def fs_magic(path: str | os.PathLike[str]) -> int | None:
     """``statfs(path).f_type`` (the stdlib's statvfs does not expose it)."""
+    global _statfs
     import ctypes
 
-    libc = ctypes.CDLL(None, use_errno=True)
+    if _statfs is None:
+        libc = ctypes.CDLL(None, use_errno=True)
+        _statfs = libc.statfs
+        _statfs.argtypes = [ctypes.c_char_p, ctypes.c_void_p]
     buf = ctypes.create_string_buffer(256)           # struct statfs is 120 bytes on LP64
-    if libc.statfs(os.fsencode(path), buf) != 0:
+    if _statfs(os.fsencode(path), buf) != 0:
         return None
     return ctypes.c_long.from_buffer(buf).value & 0xFFFFFFFF
 
 
-def _kind(path: Path) -> int:
+def _kind(path: str) -> int:
     """2 for a cgroup2 directory, 1 for a v1 hierarchy, 0 otherwise.  statfs decides on
     a real host; a test tree (ext4/tmpfs everywhere) is judged by the kernel's marker
     files instead."""
@@ -66,32 +81,32 @@ def _kind(path: Path) -> int:
         return 2
     if magic == CGROUP_SUPER_MAGIC:
         return 1
-    if (path / "cgroup.controllers").is_file():
+    if os.path.isfile(os.path.join(path, "cgroup.controllers")):
         return 2
-    if (path / "cgroup.procs").is_file():
+    if os.path.isfile(os.path.join(path, "cgroup.procs")):
         return 1
     return 0
 
 
 def detect(root: str | os.PathLike[str] = DEFAULT_ROOT) -> CgroupLayout:
     """Inspect ``root`` (``/sys/fs/cgroup``, or a test tree laid out like it)."""
-    root = Path(root)
-    if not root.is_dir():
+    root = os.path.abspath(os.fspath(root))
+    if not os.path.isdir(root):
         return CgroupLayout(0, root)
     if _kind(root) == 2:
         return CgroupLayout(2, root, v2_root=root, v2_controllers=_controllers(root))
-    v1: dict[str, Path] = {}
-    v2_root: Path | None = None
-    for entry in sorted(root.iterdir()):
-        if not entry.is_dir():
+    v1: dict[str, str] = {}
+    v2_root: str | None = None
+    for name in sorted(os.listdir(root)):
+        entry = os.path.join(root, name)
+        if not os.path.isdir(entry):
             continue
-        target = entry.resolve()                       # cpu -> cpu,cpuacct
+        target = os.path.realpath(entry)              # cpu -> cpu,cpuacct
         kind = _kind(target)
         if kind == 2:
             v2_root = target
-        elif kind == 1 and entry.name not in _NOT_CONTROLLERS \
-                and not entry.name.startswith("name="):
-            for ctrl in target.name.split(","):
+        elif kind == 1 and name not in _NOT_CONTROLLERS and not name.startswith("name="):
+            for ctrl in os.path.basename(target).split(","):
                 v1.setdefault(ctrl, target)
     if v1:
         return CgroupLayout(1, root, v1=v1, v2_root=v2_root,
@@ -101,9 +116,9 @@ def detect(root: str | os.PathLike[str] = DEFAULT_ROOT) -> CgroupLayout:
     return CgroupLayout(0, root)
 
 
-def _controllers(path: Path) -> frozenset[str]:
+def _controllers(path: str) -> frozenset[str]:
     try:
-        with open(path / "cgroup.controllers") as f:
+        with open(os.path.join(path, "cgroup.controllers")) as f:
             return frozenset(f.read().split())
     except OSError:
         return frozenset()

@@ -21,8 +21,6 @@ import errno
 import os
 import signal
 import time
-from collections.abc import Mapping
-from pathlib import Path
 
 from runtime.cgroups import devices
 from runtime.cgroups.base import (
@@ -30,7 +28,6 @@ from runtime.cgroups.base import (
     PARENT,
     CgroupStats,
     OomCounters,
-    Rmdir,
     check_id,
     mkdir_child,
     read,
@@ -44,7 +41,15 @@ from runtime.cgroups.base import (
     write_lines,
 )
 from runtime.errors import KernelError, RuntimeFailure
-from runtime.spec import Resources
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (lean shim)
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from runtime.cgroups.base import Rmdir
+    from runtime.spec import Resources
+
+_join = os.path.join
 
 # Controllers this driver uses (others, like net_cls or name=systemd, are left alone).
 CONTROLLERS = ("memory", "cpu", "cpuacct", "cpuset", "pids", "freezer", "blkio", "devices")
@@ -57,29 +62,30 @@ class CgroupV1:
 
     def __init__(self, hierarchies: Mapping[str, str | os.PathLike[str]], *,
                  parent: str = PARENT, rmdir: Rmdir = os.rmdir) -> None:
-        self.hierarchies = {c: Path(p) for c, p in hierarchies.items() if c in CONTROLLERS}
+        self.hierarchies = {c: os.fspath(p) for c, p in hierarchies.items()
+                            if c in CONTROLLERS}
         self.parent = parent
         self._rmdir = rmdir
 
     # -- layout ----------------------------------------------------------------------
 
-    def _dir(self, controller: str, container_id: str) -> Path | None:
+    def _dir(self, controller: str, container_id: str) -> str | None:
         mount = self.hierarchies.get(controller)
-        return mount / self.parent / container_id if mount is not None else None
+        return _join(mount, self.parent, container_id) if mount is not None else None
 
-    def _mounts(self) -> list[Path]:
-        seen: list[Path] = []
+    def _mounts(self) -> list[str]:
+        seen: list[str] = []
         for m in self.hierarchies.values():
             if m not in seen:
                 seen.append(m)
         return seen
 
-    def paths(self, container_id: str) -> list[Path]:
+    def paths(self, container_id: str) -> list[str]:
         check_id(container_id)
-        return [m / self.parent / container_id for m in self._mounts()]
+        return [_join(m, self.parent, container_id) for m in self._mounts()]
 
     def exists(self, container_id: str) -> bool:
-        return any(p.is_dir() for p in self.paths(container_id))
+        return any(os.path.isdir(p) for p in self.paths(container_id))
 
     # -- lifecycle -------------------------------------------------------------------
 
@@ -88,7 +94,7 @@ class CgroupV1:
         check_id(container_id)
         try:
             for mount in self._mounts():
-                parent = mount / self.parent
+                parent = _join(mount, self.parent)
                 child = mkdir_child(parent, container_id)
                 if mount == self.hierarchies.get("cpuset"):
                     _inherit_cpuset(mount, parent)
@@ -115,25 +121,25 @@ class CgroupV1:
         cpu = self._dir("cpu", container_id)
         if cpu is not None:
             if r.cpu_period is not None or r.cpu_quota is not None:
-                write(cpu / "cpu.cfs_period_us", str(r.cpu_period or DEFAULT_CPU_PERIOD))
+                write(_join(cpu, "cpu.cfs_period_us"), str(r.cpu_period or DEFAULT_CPU_PERIOD))
             if r.cpu_quota is not None:
-                write(cpu / "cpu.cfs_quota_us", str(r.cpu_quota if r.cpu_quota > 0 else -1))
+                write(_join(cpu, "cpu.cfs_quota_us"), str(r.cpu_quota if r.cpu_quota > 0 else -1))
             if r.cpu_shares:
-                write(cpu / "cpu.shares", str(r.cpu_shares))
+                write(_join(cpu, "cpu.shares"), str(r.cpu_shares))
         elif r.cpu_quota or r.cpu_shares:
             warnings.append("cpu cgroup not mounted: CPU limits discarded")
         cpuset = self._dir("cpuset", container_id)
         if cpuset is not None:
             if r.cpuset_cpus:
-                write(cpuset / "cpuset.cpus", r.cpuset_cpus)
+                write(_join(cpuset, "cpuset.cpus"), r.cpuset_cpus)
             if r.cpuset_mems:
-                write(cpuset / "cpuset.mems", r.cpuset_mems)
+                write(_join(cpuset, "cpuset.mems"), r.cpuset_mems)
         elif r.cpuset_cpus or r.cpuset_mems:
             warnings.append("cpuset cgroup not mounted: cpuset discarded")
         pids = self._dir("pids", container_id)
         if pids is not None:
             if r.pids_limit is not None:
-                write(pids / "pids.max", str(r.pids_limit) if r.pids_limit > 0 else "max")
+                write(_join(pids, "pids.max"), str(r.pids_limit) if r.pids_limit > 0 else "max")
         elif r.pids_limit:
             warnings.append("pids cgroup not mounted: pids limit discarded")
         return warnings
@@ -143,19 +149,19 @@ class CgroupV1:
         if d is None:
             return
         if privileged:
-            write(d / "devices.allow", devices.ALLOW_ALL)
+            write(_join(d, "devices.allow"), devices.ALLOW_ALL)
             return
-        write(d / "devices.deny", devices.DENY_ALL)
-        write_lines(d / "devices.allow", list(devices.DEFAULT_ALLOW))
+        write(_join(d, "devices.deny"), devices.DENY_ALL)
+        write_lines(_join(d, "devices.allow"), list(devices.DEFAULT_ALLOW))
 
     def add_process(self, container_id: str, pid: int) -> None:
         for p in self.paths(container_id):
-            write(p / "cgroup.procs", str(pid))
+            write(_join(p, "cgroup.procs"), str(pid))
 
     def processes(self, container_id: str) -> list[int]:
         pids: set[int] = set()
         for p in self.paths(container_id):
-            pids.update(read_pids(p / "cgroup.procs"))
+            pids.update(read_pids(_join(p, "cgroup.procs")))
         return sorted(pids)
 
     # -- freezer ---------------------------------------------------------------------
@@ -178,12 +184,12 @@ class CgroupV1:
     def thaw(self, container_id: str) -> None:
         write(self._freezer_state(container_id), "THAWED")
 
-    def _freezer_state(self, container_id: str) -> Path:
+    def _freezer_state(self, container_id: str) -> str:
         d = self._dir("freezer", check_id(container_id))
         if d is None:
             raise RuntimeFailure("the freezer cgroup controller is not mounted",
                                  hint="pause/unpause need the v1 freezer hierarchy")
-        return d / "freezer.state"
+        return _join(d, "freezer.state")
 
     def kill_all(self, container_id: str) -> None:
         frozen = False
@@ -214,19 +220,19 @@ class CgroupV1:
         now = time.monotonic_ns()
         cpu = 0
         if (d := self._dir("cpuacct", container_id)) is not None:
-            cpu = read_int(d / "cpuacct.usage")
+            cpu = read_int(_join(d, "cpuacct.usage"))
         usage = inactive = 0
         limit: int | None = None
         if (d := self._dir("memory", container_id)) is not None:
-            usage = read_int(d / "memory.usage_in_bytes")
-            inactive = read_keyed(d / "memory.stat").get("total_inactive_file", 0)
-            raw = read_int(d / "memory.limit_in_bytes", _UNLIMITED)
+            usage = read_int(_join(d, "memory.usage_in_bytes"))
+            inactive = read_keyed(_join(d, "memory.stat")).get("total_inactive_file", 0)
+            raw = read_int(_join(d, "memory.limit_in_bytes"), _UNLIMITED)
             limit = raw if raw < _UNLIMITED else None
         pids_cur = 0
         pids_max: int | None = None
         if (d := self._dir("pids", container_id)) is not None:
-            pids_cur = read_int(d / "pids.current")
-            pids_max = read_int(d / "pids.max", 0) or None
+            pids_cur = read_int(_join(d, "pids.current"))
+            pids_max = read_int(_join(d, "pids.max"), 0) or None
         rd = wr = 0
         if (d := self._dir("blkio", container_id)) is not None:
             rd, wr = _blkio_bytes(d)
@@ -236,9 +242,9 @@ class CgroupV1:
         d = self._dir("memory", check_id(container_id))
         if d is None:
             return OomCounters()
-        ctl = read_keyed(d / "memory.oom_control")
+        ctl = read_keyed(_join(d, "memory.oom_control"))
         return OomCounters(oom_kill=ctl.get("oom_kill", 0), under_oom=bool(ctl.get("under_oom")),
-                           failcnt=read_int(d / "memory.failcnt"))
+                           failcnt=read_int(_join(d, "memory.failcnt")))
 
     # -- removal ---------------------------------------------------------------------
 
@@ -251,27 +257,27 @@ class CgroupV1:
             except KernelError as e:
                 errors.append(e)
                 continue
-            remove_parent_if_empty(p.parent, self._rmdir)
+            remove_parent_if_empty(os.path.dirname(p), self._rmdir)
         if errors:
             raise errors[0]
 
 
-def _inherit_cpuset(src: Path, dst: Path) -> None:
+def _inherit_cpuset(src: str, dst: str) -> None:
     """Copy cpus/mems into a new cpuset cgroup that still has them empty."""
     for name in ("cpuset.cpus", "cpuset.mems"):
         try:
-            if read(dst / name).strip():
+            if read(_join(dst, name)).strip():
                 continue
-            value = read(src / name).strip()
+            value = read(_join(src, name)).strip()
         except FileNotFoundError:
             continue
         if value:
-            write(dst / name, value)
+            write(_join(dst, name), value)
 
 
-def _apply_memory(d: Path, r: Resources) -> list[str]:
+def _apply_memory(d: str, r: Resources) -> list[str]:
     warnings: list[str] = []
-    has_swap_file = (d / "memory.memsw.limit_in_bytes").exists()
+    has_swap_file = os.path.exists(_join(d, "memory.memsw.limit_in_bytes"))
     swap = swap_limit(r)
     if swap is not None and not has_swap_file:
         if r.memory_swap:
@@ -281,22 +287,22 @@ def _apply_memory(d: Path, r: Resources) -> list[str]:
     if r.memory is not None or swap is not None:
         mem = r.memory if r.memory else -1
         if swap is None:
-            write(d / "memory.limit_in_bytes", str(mem))
+            write(_join(d, "memory.limit_in_bytes"), str(mem))
         else:
             # memsw must stay >= memory at every step: when the new memsw is above the
             # current memory limit, raise memsw first; otherwise lower memory first.
-            current = read_int(d / "memory.limit_in_bytes", _UNLIMITED)
+            current = read_int(_join(d, "memory.limit_in_bytes"), _UNLIMITED)
             if swap == -1 or current < swap:
-                write(d / "memory.memsw.limit_in_bytes", str(swap))
-                write(d / "memory.limit_in_bytes", str(mem))
+                write(_join(d, "memory.memsw.limit_in_bytes"), str(swap))
+                write(_join(d, "memory.limit_in_bytes"), str(mem))
             else:
-                write(d / "memory.limit_in_bytes", str(mem))
-                write(d / "memory.memsw.limit_in_bytes", str(swap))
+                write(_join(d, "memory.limit_in_bytes"), str(mem))
+                write(_join(d, "memory.memsw.limit_in_bytes"), str(swap))
     if r.memory_reservation:
-        write(d / "memory.soft_limit_in_bytes", str(r.memory_reservation))
+        write(_join(d, "memory.soft_limit_in_bytes"), str(r.memory_reservation))
     if r.oom_kill_disable:
         try:
-            write(d / "memory.oom_control", "1")
+            write(_join(d, "memory.oom_control"), "1")
         except KernelError as e:
             if e.errno != errno.EINVAL:
                 raise
@@ -304,11 +310,11 @@ def _apply_memory(d: Path, r: Resources) -> list[str]:
     return warnings
 
 
-def _blkio_bytes(d: Path) -> tuple[int, int]:
+def _blkio_bytes(d: str) -> tuple[int, int]:
     for name in ("blkio.throttle.io_service_bytes_recursive", "blkio.throttle.io_service_bytes",
                  "blkio.io_service_bytes_recursive"):
         try:
-            text = read(d / name)
+            text = read(_join(d, name))
         except FileNotFoundError:
             continue
         rd = wr = 0

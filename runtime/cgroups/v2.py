@@ -21,14 +21,12 @@ import math
 import os
 import signal
 import time
-from pathlib import Path
 
 from runtime.cgroups.base import (
     DEFAULT_CPU_PERIOD,
     PARENT,
     CgroupStats,
     OomCounters,
-    Rmdir,
     check_id,
     mkdir_child,
     read,
@@ -41,7 +39,13 @@ from runtime.cgroups.base import (
     write,
 )
 from runtime.errors import KernelError, RuntimeFailure
-from runtime.spec import Resources
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (lean shim)
+if TYPE_CHECKING:
+    from runtime.cgroups.base import Rmdir
+    from runtime.spec import Resources
+
+_join = os.path.join
 
 WANTED = ("cpu", "cpuset", "io", "memory", "pids")
 
@@ -66,22 +70,22 @@ class CgroupV2:
 
     def __init__(self, root: str | os.PathLike[str], *, parent: str = PARENT,
                  rmdir: Rmdir = os.rmdir) -> None:
-        self.root = Path(root)
+        self.root = os.fspath(root)
         self.parent = parent
         self._rmdir = rmdir
 
-    def _dir(self, container_id: str) -> Path:
-        return self.root / self.parent / check_id(container_id)
+    def _dir(self, container_id: str) -> str:
+        return _join(self.root, self.parent, check_id(container_id))
 
-    def paths(self, container_id: str) -> list[Path]:
+    def paths(self, container_id: str) -> list[str]:
         return [self._dir(container_id)]
 
     def exists(self, container_id: str) -> bool:
-        return self._dir(container_id).is_dir()
+        return os.path.isdir(self._dir(container_id))
 
     def available_controllers(self) -> set[str]:
         try:
-            return set(read(self.root / "cgroup.controllers").split())
+            return set(read(_join(self.root, "cgroup.controllers")).split())
         except FileNotFoundError:
             return set()
 
@@ -93,12 +97,12 @@ class CgroupV2:
         wanted = [c for c in WANTED if c in self.available_controllers()]
         try:
             _enable(self.root, wanted)
-            mkdir_child(self.root, self.parent)
-            _enable(self.root / self.parent, wanted)
-            mkdir_child(self.root / self.parent, container_id)
+            parent = mkdir_child(self.root, self.parent)
+            _enable(parent, wanted)
+            mkdir_child(parent, container_id)
             warnings = self.update(container_id, resources)
         except BaseException:
-            if d.is_dir():
+            if os.path.isdir(d):
                 try:
                     self.destroy(container_id, timeout=1.0)
                 except RuntimeFailure:
@@ -113,23 +117,23 @@ class CgroupV2:
         has = self._has(d)
         if has("memory"):
             if r.memory is not None:
-                write(d / "memory.max", str(r.memory) if r.memory > 0 else "max")
+                write(_join(d, "memory.max"), str(r.memory) if r.memory > 0 else "max")
             if r.memory_reservation:
-                write(d / "memory.low", str(r.memory_reservation))
+                write(_join(d, "memory.low"), str(r.memory_reservation))
             swap = swap_limit(r)
             if swap is not None:
-                if not (d / "memory.swap.max").exists():
+                if not os.path.exists(_join(d, "memory.swap.max")):
                     if r.memory_swap:
                         warnings.append("the kernel has no swap accounting (memory.swap.max):"
                                         " memory+swap limit discarded")
                 elif swap == -1:
-                    write(d / "memory.swap.max", "max")
+                    write(_join(d, "memory.swap.max"), "max")
                 elif r.memory:
                     if swap < r.memory:
                         raise RuntimeFailure(
                             f"memory+swap limit {swap} is below the memory limit {r.memory}",
                             hint="memswap_limit must be >= mem_limit (or -1 for unlimited)")
-                    write(d / "memory.swap.max", str(swap - r.memory))
+                    write(_join(d, "memory.swap.max"), str(swap - r.memory))
             if r.oom_kill_disable:
                 warnings.append("oom_kill_disable is not available on cgroup v2: discarded")
         elif r.memory or r.memory_reservation or r.memory_swap:
@@ -137,59 +141,59 @@ class CgroupV2:
         if has("cpu"):
             if r.cpu_quota is not None or r.cpu_period is not None:
                 quota = str(r.cpu_quota) if r.cpu_quota and r.cpu_quota > 0 else "max"
-                write(d / "cpu.max", f"{quota} {r.cpu_period or DEFAULT_CPU_PERIOD}")
+                write(_join(d, "cpu.max"), f"{quota} {r.cpu_period or DEFAULT_CPU_PERIOD}")
             if r.cpu_shares:
-                write(d / "cpu.weight", str(shares_to_weight(r.cpu_shares)))
+                write(_join(d, "cpu.weight"), str(shares_to_weight(r.cpu_shares)))
         elif r.cpu_quota or r.cpu_shares:
             warnings.append("cpu controller not available: CPU limits discarded")
         if has("cpuset"):
             if r.cpuset_cpus:
-                write(d / "cpuset.cpus", r.cpuset_cpus)
+                write(_join(d, "cpuset.cpus"), r.cpuset_cpus)
             if r.cpuset_mems:
-                write(d / "cpuset.mems", r.cpuset_mems)
+                write(_join(d, "cpuset.mems"), r.cpuset_mems)
         elif r.cpuset_cpus or r.cpuset_mems:
             warnings.append("cpuset controller not available: cpuset discarded")
         if has("pids"):
             if r.pids_limit is not None:
-                write(d / "pids.max", str(r.pids_limit) if r.pids_limit > 0 else "max")
+                write(_join(d, "pids.max"), str(r.pids_limit) if r.pids_limit > 0 else "max")
         elif r.pids_limit:
             warnings.append("pids controller not available: pids limit discarded")
         return warnings
 
-    def _has(self, d: Path):
+    def _has(self, d: str):
         try:
-            enabled = set(read(d / "cgroup.controllers").split())
+            enabled = set(read(_join(d, "cgroup.controllers")).split())
         except FileNotFoundError:
             enabled = set()
         return enabled.__contains__
 
     def add_process(self, container_id: str, pid: int) -> None:
-        write(self._dir(container_id) / "cgroup.procs", str(pid))
+        write(_join(self._dir(container_id), "cgroup.procs"), str(pid))
 
     def processes(self, container_id: str) -> list[int]:
-        return sorted(read_pids(self._dir(container_id) / "cgroup.procs"))
+        return sorted(read_pids(_join(self._dir(container_id), "cgroup.procs")))
 
     # -- freeze / kill ---------------------------------------------------------------
 
     def freeze(self, container_id: str, timeout: float = 5.0) -> None:
         d = self._dir(container_id)
-        write(d / "cgroup.freeze", "1")
+        write(_join(d, "cgroup.freeze"), "1")
         deadline = time.monotonic() + timeout
         delay = 0.0005
-        while read_keyed(d / "cgroup.events").get("frozen", 1) != 1:
+        while read_keyed(_join(d, "cgroup.events")).get("frozen", 1) != 1:
             if time.monotonic() >= deadline:
-                write(d / "cgroup.freeze", "0")
+                write(_join(d, "cgroup.freeze"), "0")
                 raise RuntimeFailure(f"cgroup {container_id} did not freeze in {timeout}s")
             time.sleep(delay)
             delay = min(delay * 2, 0.02)
 
     def thaw(self, container_id: str) -> None:
-        write(self._dir(container_id) / "cgroup.freeze", "0")
+        write(_join(self._dir(container_id), "cgroup.freeze"), "0")
 
     def kill_all(self, container_id: str) -> None:
         d = self._dir(container_id)
-        if (d / "cgroup.kill").exists():          # Linux 5.14+
-            write(d / "cgroup.kill", "1")
+        if os.path.exists(_join(d, "cgroup.kill")):          # Linux 5.14+
+            write(_join(d, "cgroup.kill"), "1")
             return
         self.freeze(container_id)
         try:
@@ -206,12 +210,12 @@ class CgroupV2:
     def stats(self, container_id: str) -> CgroupStats:
         d = self._dir(container_id)
         now = time.monotonic_ns()
-        cpu = read_keyed(d / "cpu.stat").get("usage_usec", 0) * 1000
-        mem_max = read_int(d / "memory.max", 0)
-        pids_max = read_int(d / "pids.max", 0)
+        cpu = read_keyed(_join(d, "cpu.stat")).get("usage_usec", 0) * 1000
+        mem_max = read_int(_join(d, "memory.max"), 0)
+        pids_max = read_int(_join(d, "pids.max"), 0)
         rd = wr = 0
         try:
-            for line in read(d / "io.stat").splitlines():
+            for line in read(_join(d, "io.stat")).splitlines():
                 for field in line.split()[1:]:
                     key, _, val = field.partition("=")
                     if key == "rbytes":
@@ -222,14 +226,14 @@ class CgroupV2:
             pass
         return CgroupStats(
             read_at=now, cpu_usage_ns=cpu,
-            memory_usage=read_int(d / "memory.current"),
+            memory_usage=read_int(_join(d, "memory.current")),
             memory_limit=mem_max or None,
-            memory_inactive_file=read_keyed(d / "memory.stat").get("inactive_file", 0),
-            pids_current=read_int(d / "pids.current"), pids_limit=pids_max or None,
+            memory_inactive_file=read_keyed(_join(d, "memory.stat")).get("inactive_file", 0),
+            pids_current=read_int(_join(d, "pids.current")), pids_limit=pids_max or None,
             blkio_read=rd, blkio_write=wr)
 
     def oom_counters(self, container_id: str) -> OomCounters:
-        ev = read_keyed(self._dir(container_id) / "memory.events")
+        ev = read_keyed(_join(self._dir(container_id), "memory.events"))
         return OomCounters(oom_kill=ev.get("oom_kill", 0), oom=ev.get("oom", 0))
 
     # -- removal ---------------------------------------------------------------------
@@ -237,24 +241,24 @@ class CgroupV2:
     def destroy(self, container_id: str, timeout: float = 5.0) -> None:
         d = self._dir(container_id)
         remove_dir(d, self._rmdir, time.monotonic() + timeout)
-        remove_parent_if_empty(d.parent, self._rmdir)
+        remove_parent_if_empty(os.path.dirname(d), self._rmdir)
 
 
-def _enable(d: Path, controllers: list[str]) -> None:
+def _enable(d: str, controllers: list[str]) -> None:
     """Add the missing controllers to ``d/cgroup.subtree_control``."""
     try:
-        current = {c.lstrip("+") for c in read(d / "cgroup.subtree_control").split()}
+        current = {c.lstrip("+") for c in read(_join(d, "cgroup.subtree_control")).split()}
     except FileNotFoundError:
         current = set()
     missing = [c for c in controllers if c not in current]
     if not missing:
         return
     try:
-        write(d / "cgroup.subtree_control", " ".join("+" + c for c in missing))
+        write(_join(d, "cgroup.subtree_control"), " ".join("+" + c for c in missing))
     except KernelError as e:
         if e.errno == errno.EBUSY:
             raise KernelError(
-                "enable controllers in", e.errno, str(d / "cgroup.subtree_control"),
+                "enable controllers in", e.errno, _join(d, "cgroup.subtree_control"),
                 hint="this cgroup holds processes, so v2's 'no internal processes' rule "
                      "forbids delegating controllers; run pycompose from the host's root "
                      "cgroup namespace or a delegated systemd scope") from None

@@ -12,7 +12,7 @@ neither list.
 
 from __future__ import annotations
 
-import glob
+import os
 
 MASKED_PATHS: tuple[str, ...] = (
     "/proc/asound",
@@ -41,9 +41,14 @@ READONLY_PATHS: tuple[str, ...] = (
 def masked_paths(sys_root: str = "/sys") -> tuple[str, ...]:
     """The defaults plus each ``/sys/devices/system/cpu/cpu*/thermal_throttle`` that
     exists on this host (``sys_root`` lets tests point at a fake tree)."""
-    extra = sorted(
-        "/sys" + p[len(sys_root):]
-        for p in glob.glob(f"{sys_root}/devices/system/cpu/cpu*/thermal_throttle"))
+    base = os.path.join(sys_root, "devices/system/cpu")
+    try:
+        cpus = os.listdir(base)
+    except OSError:
+        cpus = []
+    extra = sorted(f"/sys/devices/system/cpu/{c}/thermal_throttle" for c in cpus
+                   if c.startswith("cpu") and c[3:].isdigit()
+                   and os.path.isdir(os.path.join(base, c, "thermal_throttle")))
     return MASKED_PATHS + tuple(extra)
 
 

@@ -21,13 +21,14 @@ translate rules.  Semantics follow Docker/runc:
 from __future__ import annotations
 
 import errno
-import json
 import os
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
-from pathlib import Path
 
+from runtime._record import Record
 from runtime.errors import InvalidInputError, KernelError, RuntimeFailure
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (lean init)
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping
 
 # scmp_compare
 _OPS = {"NE": 1, "LT": 2, "LE": 3, "EQ": 4, "GE": 5, "GT": 6, "MASKED_EQ": 7}
@@ -49,28 +50,35 @@ _GOARCH = {"x86_64": "amd64", "aarch64": "arm64", "armv7l": "arm", "armv6l": "ar
            "riscv64": "riscv64", "mips64": "mips64", "loongarch64": "loong64"}
 
 
-@dataclass(frozen=True, slots=True)
-class Arg:
+class Arg(Record):
     """Condition on syscall argument ``index``: ``op`` is NE LT LE EQ GE GT MASKED_EQ;
     for MASKED_EQ, ``(arg & value) == value2``."""
 
+    __slots__ = ("index", "op", "value", "value2")
+    _defaults = {"value2": 0}
     index: int
     op: str
     value: int
-    value2: int = 0
+    value2: int
 
 
-@dataclass(frozen=True, slots=True)
-class Rule:
+class Rule(Record):
+    """One allow/deny entry of a profile (the conditions say when it applies)."""
+
+    __slots__ = ("names", "action", "errno", "args", "caps", "not_caps",  # noqa: RUF023
+                 "arches", "not_arches", "min_kernel")
+    _defaults = {"action": "allow", "errno": None, "args": (), "caps": frozenset(),
+                 "not_caps": frozenset(), "arches": frozenset(), "not_arches": frozenset(),
+                 "min_kernel": None}
     names: tuple[str, ...]
-    action: str = "allow"              # allow errno kill kill_process trap log trace
-    errno: int | None = None           # errno / trace message; None = profile default
-    args: tuple[Arg, ...] = ()
-    caps: frozenset[str] = frozenset()         # all required
-    not_caps: frozenset[str] = frozenset()     # any present disables the rule
-    arches: frozenset[str] = frozenset()       # Go arch names; empty = all
-    not_arches: frozenset[str] = frozenset()
-    min_kernel: tuple[int, int] | None = None
+    action: str                        # allow errno kill kill_process trap log trace
+    errno: int | None                  # errno / trace message; None = profile default
+    args: tuple[Arg, ...]
+    caps: frozenset[str]               # all required
+    not_caps: frozenset[str]           # any present disables the rule
+    arches: frozenset[str]             # Go arch names; empty = all
+    not_arches: frozenset[str]
+    min_kernel: tuple[int, int] | None
 
     def applies(self, caps: frozenset[str], arch: str, kernel: tuple[int, int]) -> bool:
         if self.not_arches and arch in self.not_arches:
@@ -84,12 +92,19 @@ class Rule:
         return not (self.min_kernel and kernel < self.min_kernel)
 
 
-@dataclass(frozen=True)
-class Profile:
-    default_action: str = "errno"
-    default_errno: int = errno.EPERM
-    arch_map: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # libseccomp names
-    rules: tuple[Rule, ...] = ()
+class Profile(Record):
+    """A whole policy; ``arch_map``: native arch -> extra arches (libseccomp names)."""
+
+    __slots__ = ("default_action", "default_errno", "arch_map", "rules")  # noqa: RUF023
+    _defaults = {"default_action": "errno", "default_errno": errno.EPERM, "arch_map": {},
+                 "rules": ()}
+    default_action: str
+    default_errno: int
+    arch_map: Mapping[str, tuple[str, ...]]
+    rules: tuple[Rule, ...]
+
+    def __hash__(self) -> int:
+        return hash(self.rules)
 
     def rules_for(self, caps: Iterable[str], arch: str | None = None,
                   kernel: tuple[int, int] | None = None) -> list[Rule]:
@@ -178,9 +193,12 @@ def profile_from_docker(doc: Mapping, source: str = "<profile>") -> Profile:
 
 
 def load_profile_file(path: str | os.PathLike[str]) -> Profile:
-    p = Path(path)
+    import json
+
+    p = os.fspath(path)
     try:
-        doc = json.loads(p.read_text())
+        with open(p) as f:
+            doc = json.load(f)
     except FileNotFoundError:
         raise InvalidInputError(f"seccomp profile not found: {p}") from None
     except (OSError, ValueError) as e:

@@ -12,6 +12,7 @@ import secrets
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -51,7 +52,7 @@ def cg(request):
                 p.kill()
             p.wait(timeout=10)
         drv.destroy(cid, timeout=10)
-    assert not any(p.exists() for p in drv.paths(cid)), "cgroup left behind"
+    assert not any(os.path.exists(p) for p in drv.paths(cid)), "cgroup left behind"
 
 
 def start_in(drv, cid, procs, argv, **kw) -> subprocess.Popen:
@@ -189,7 +190,7 @@ def test_stats_and_cpu_limit(cg, tmp_path):
     assert cur.pids_current == 1
     assert cgroups.net_io(p.pid, include_lo=True)       # the host netns has lo at least
     if drv.version == 1:
-        mount = LAYOUT.v1["cpu"] / "pycompose" / cid
+        mount = Path(LAYOUT.v1["cpu"], "pycompose", cid)
         assert (mount / "cpu.cfs_quota_us").read_text().strip() == "20000"
         assert (mount / "cpu.shares").read_text().strip() == "512"
 
@@ -200,7 +201,7 @@ def test_cpuset_and_devices(cg):
     p = start_in(drv, cid, procs, ["sleep", "300"])
     assert os.sched_getaffinity(p.pid) == {0}
     if drv.version == 1:
-        rules = (LAYOUT.v1["devices"] / "pycompose" / cid / "devices.list").read_text()
+        rules = Path(LAYOUT.v1["devices"], "pycompose", cid, "devices.list").read_text()
         assert "c 1:3 rwm" in rules and "a *:* rwm" not in rules
         disk = next((d for d in ("/dev/vda", "/dev/sda", "/dev/nvme0n1", "/dev/xvda")
                      if os.path.exists(d)), None)

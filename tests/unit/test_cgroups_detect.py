@@ -27,7 +27,7 @@ def test_hybrid_uses_v1_and_ignores_empty_unified(tmp_path: Path):
     cgroupfs.v1_root(root, unified=True)
     layout = cgroups.detect(root)
     assert layout.version == 1 and layout.hybrid
-    assert layout.v2_root == (root / "unified").resolve()
+    assert layout.v2_root == str((root / "unified").resolve())
     assert layout.v2_controllers == frozenset()
     assert set(layout.v1) == {"memory", "cpu", "cpuacct", "cpuset", "pids", "freezer",
                               "blkio", "devices"}
@@ -41,7 +41,7 @@ def test_legacy_v1_with_comounted_cpu(tmp_path: Path):
     cgroupfs.v1_root(root, unified=False, comount_cpu=True)
     layout = cgroups.detect(root)
     assert layout.version == 1 and not layout.hybrid
-    assert layout.v1["cpu"] == layout.v1["cpuacct"] == (root / "cpu,cpuacct").resolve()
+    assert layout.v1["cpu"] == layout.v1["cpuacct"] == str((root / "cpu,cpuacct").resolve())
 
 
 def test_no_cgroups(tmp_path: Path):
@@ -65,7 +65,7 @@ def test_this_host_matches_mountinfo():
     elif any(t == "cgroup" for t in fstypes.values()):
         assert layout.version == 1
         for path in set(layout.v1.values()):
-            assert fstypes.get(str(path)) == "cgroup"
+            assert fstypes.get(path) == "cgroup"
         if "/sys/fs/cgroup/unified" in fstypes:
             assert layout.hybrid
 

@@ -44,7 +44,7 @@ def test_create_writes_limits_in_each_hierarchy(tree):
     assert cat(g["cpu"] / "cpu.shares") == "512"
     assert cat(g["cpuset"] / "cpuset.cpus") == "1"
     assert cat(g["pids"] / "pids.max") == "42"
-    assert drv.paths(CID) == [g[c] for c in mounts]
+    assert drv.paths(CID) == [str(g[c]) for c in mounts]
 
 
 def test_cpuset_copied_from_parent_before_use(tree):
