@@ -1,18 +1,23 @@
 """Linux capabilities: Docker's default set, ``cap_add``/``cap_drop``/``privileged``,
 and applying a set to the calling process (ctypes: prctl, capset; stdlib only).
 
-Call order in the container init (after pivot_root and the masks, before exec), the
-same as runc's ``finalizeNamespace`` and crun's ``set_required_caps``::
+Call order in the container init, the same as runc's ``finalizeNamespace`` and crun's
+``set_required_caps``::
 
     caps = capabilities.effective_caps(sec.cap_add, sec.cap_drop, sec.privileged)
-    seccomp.load(profile, caps=caps)      # here if no_new_privileges is off (needs
-                                          # CAP_SYS_ADMIN, which is about to go)
+    flt = seccomp.prepare(sec.seccomp, caps)   # BEFORE pivot_root: reads the profile,
+                                               # dlopens libseccomp (None = unconfined)
+    ... pivot_root, mounts, masked/readonly paths, hostname ...
+    if flt and not sec.no_new_privileges:
+        flt.load()                             # needs CAP_SYS_ADMIN, about to go
     capabilities.apply(caps, switch_user=lambda: (os.setgroups(groups),
                                                   os.setresgid(g, g, g),
                                                   os.setresuid(u, u, u)))
-    seccomp.set_no_new_privs()            # if no_new_privileges
-    seccomp.load(profile, caps=caps)      # here instead, if no_new_privileges is on
-    os.execve(...)
+    if sec.no_new_privileges:
+        seccomp.set_no_new_privs()
+        if flt:
+            flt.load()                         # as late as possible
+    close fds, os.execve(...)
 
 :func:`apply` itself does, in order:
 
@@ -33,10 +38,14 @@ what makes ``CapEff`` = ``00000000a80425fb`` for the default set.
 
 from __future__ import annotations
 
+import ctypes  # at import time: the init calls these after pivot_root
 import os
-from collections.abc import Callable, Iterable
 
 from runtime.errors import InvalidInputError, KernelError
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (lean init)
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable
 
 # linux/capability.h, in bit order.
 NAMES: tuple[str, ...] = (
@@ -132,8 +141,6 @@ _libc = None
 def _lib():
     global _libc
     if _libc is None:
-        import ctypes
-
         lib = ctypes.CDLL(None, use_errno=True)
         lib.prctl.argtypes = [ctypes.c_int, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong,
                               ctypes.c_ulong]
@@ -143,25 +150,42 @@ def _lib():
 
 
 def prctl(option: int, arg2: int = 0, arg3: int = 0, name: str = "prctl") -> int:
-    import ctypes
-
     rc = _lib().prctl(option, arg2, arg3, 0, 0)
     if rc < 0:
         raise KernelError(name, ctypes.get_errno())
     return rc
 
 
+def _known_bits() -> range:
+    """Bits to walk: the kernel's (``cap_last_cap``, or our table when /proc is not
+    readable, e.g. after pivot_root before /proc is mounted); EINVAL marks the end."""
+    return range(min(last_cap(), len(NAMES) - 1) + 1)
+
+
 def bounding_set() -> frozenset[str]:
-    return frozenset(NAMES[i] for i in range(min(last_cap(), len(NAMES) - 1) + 1)
-                     if prctl(PR_CAPBSET_READ, i, name="prctl(PR_CAPBSET_READ)") == 1)
+    out = []
+    for i in _known_bits():
+        try:
+            if prctl(PR_CAPBSET_READ, i, name="prctl(PR_CAPBSET_READ)") == 1:
+                out.append(NAMES[i])
+        except KernelError as e:
+            if e.errno != 22:          # EINVAL: the kernel has no such capability
+                raise
+            break
+    return frozenset(out)
 
 
 def drop_bounding(keep: frozenset[str]) -> None:
     """Remove every capability not in ``keep`` from the bounding set."""
     keep_bits = {BIT[c] for c in keep}
-    for bit in range(last_cap() + 1):
+    for bit in _known_bits():
         if bit not in keep_bits:
-            prctl(PR_CAPBSET_DROP, bit, name=f"prctl(PR_CAPBSET_DROP, {bit})")
+            try:
+                prctl(PR_CAPBSET_DROP, bit, name=f"prctl(PR_CAPBSET_DROP, {bit})")
+            except KernelError as e:
+                if e.errno != 22:
+                    raise
+                break
 
 
 def set_keepcaps(on: bool) -> None:
@@ -170,7 +194,6 @@ def set_keepcaps(on: bool) -> None:
 
 def capset(effective: int, permitted: int, inheritable: int = 0) -> None:
     """The capset(2) syscall with the v3 header (64-bit masks in two 32-bit words)."""
-    import ctypes
 
     class Header(ctypes.Structure):
         _fields_ = [("version", ctypes.c_uint32), ("pid", ctypes.c_int)]
@@ -201,13 +224,14 @@ def set_ambient(caps: frozenset[str]) -> None:
                 raise
 
 
-def apply(caps: Iterable[str], *, switch_user: Callable[[], object] | None = None,
+def apply(caps: Iterable[str | int], *, switch_user: Callable[[], object] | None = None,
           ambient: bool = False) -> None:
-    """Give the calling process exactly ``caps`` (see the module docstring for the
-    order).  Caps the calling process does not have itself (the host's bounding set may
-    lack some, e.g. under another container runtime) are left out rather than failing.
+    """Give the calling process exactly ``caps`` (names ``CAP_...`` or numbers; see the
+    module docstring for the order).  Caps the calling process does not have itself
+    (the host's bounding set may lack some, e.g. under another container runtime) are
+    left out rather than failing.  Call it after pivot_root: it imports nothing.
     """
-    wanted = frozenset(caps) & bounding_set()
+    wanted = frozenset(NAMES[c] if isinstance(c, int) else c for c in caps) & bounding_set()
     drop_bounding(wanted)
     if switch_user is not None:
         set_keepcaps(True)

@@ -20,6 +20,7 @@ translate rules.  Semantics follow Docker/runc:
 
 from __future__ import annotations
 
+import ctypes
 import errno
 import os
 
@@ -225,8 +226,6 @@ _lib = None
 def _libseccomp():
     global _lib
     if _lib is None:
-        import ctypes
-
         try:
             lib = ctypes.CDLL("libseccomp.so.2", use_errno=True)
         except OSError:
@@ -273,8 +272,6 @@ class Filter:
     """A libseccomp filter context built from a profile (release with :meth:`close`)."""
 
     def __init__(self, profile: Profile, caps: Iterable[str]) -> None:
-        import ctypes
-
         class ArgCmp(ctypes.Structure):
             _fields_ = [("arg", ctypes.c_uint), ("op", ctypes.c_int),
                         ("datum_a", ctypes.c_uint64), ("datum_b", ctypes.c_uint64)]
@@ -348,6 +345,7 @@ class Filter:
                 os.close(w)
 
     def load(self) -> None:
+        """Install the compiled filter (only the seccomp syscall: fine after pivot_root)."""
         rc = self._lib.seccomp_load(self._ctx)
         if rc < 0:
             raise KernelError("seccomp_load", -rc,
@@ -370,18 +368,40 @@ def _arg_groups(args: tuple[Arg, ...]) -> list[tuple[Arg, ...]]:
     return [(a,) for a in args]
 
 
-def load(profile: str | os.PathLike[str] = "default", caps: Iterable[str] = ()) -> bool:
-    """Install the filter on the calling process (and its future children).
+def _cap_names(caps: Iterable[str | int] | None) -> frozenset[str]:
+    """Capability names from names or numbers; ``None`` = Docker's default set."""
+    from runtime.security import capabilities
 
-    ``profile``: ``"default"`` (Docker's), ``"unconfined"`` (nothing is loaded), or the
-    path of a Docker-format JSON profile.  ``caps``: the container's capability names
-    (``CAP_...``), which unlock the capability-gated groups.  Returns whether a filter
-    was loaded.  Irreversible: call it in the container init only.
+    if caps is None:
+        return capabilities.DEFAULT
+    return frozenset(capabilities.NAMES[c] if isinstance(c, int) else c for c in caps)
+
+
+def prepare(profile: str | os.PathLike[str] | None = "default",
+            caps: Iterable[str | int] | None = None) -> Filter | None:
+    """Resolve the profile and compile it, but do not load it yet (``None`` for
+    ``unconfined``).
+
+    Call this in the container init **before pivot_root**: it reads the JSON profile
+    and dlopens libseccomp from the host, which are unreachable afterwards.  Then call
+    ``.load()`` on the result at the right moment (see ``runtime.security.capabilities``).
+    ``caps``: the container's capabilities (names ``CAP_...`` or numbers; ``None`` =
+    Docker's default set), which unlock the capability-gated groups.
     """
-    prof = resolve_profile(profile)
+    prof = resolve_profile(profile if profile is not None else "default")
     if prof is None:
+        return None
+    return Filter(prof, _cap_names(caps))
+
+
+def load(profile: str | os.PathLike[str] | None = "default",
+         caps: Iterable[str | int] | None = None) -> bool:
+    """:func:`prepare` + load in one go (for callers that have not pivoted).  Installs the
+    filter on the calling process and its future children; irreversible.  Returns
+    whether a filter was loaded."""
+    f = prepare(profile, caps)
+    if f is None:
         return False
-    f = Filter(prof, caps)
     try:
         f.load()
     finally:
@@ -392,8 +412,6 @@ def load(profile: str | os.PathLike[str] = "default", caps: Iterable[str] = ()) 
 def set_no_new_privs() -> None:
     """``PR_SET_NO_NEW_PRIVS 1`` (``security_opt: no-new-privileges:true``): execve can
     no longer grant privileges (setuid bits, file caps).  Irreversible."""
-    import ctypes
-
     libc = ctypes.CDLL(None, use_errno=True)
     libc.prctl.argtypes = [ctypes.c_int, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong,
                            ctypes.c_ulong]

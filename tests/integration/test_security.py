@@ -168,3 +168,28 @@ print(json.dumps({{"mkdir": mk, "nnp": status()["NoNewPrivs"],
 """)
     assert out == {"mkdir": "EACCES", "nnp": "1", "rmdir_ok": True}
     assert not (tmp_path / "d").exists()
+
+
+@has_libseccomp
+def test_prepare_before_chroot_load_after():
+    """The init compiles the filter while the host is visible, and loads it after
+    pivot_root, when neither libseccomp nor the profile file can be opened any more."""
+    out = run_probe("""
+import tempfile
+caps = [capabilities.BIT[c] for c in capabilities.effective_caps()]   # numbers work too
+flt = seccomp.prepare("default", caps)
+fd = os.open("/proc/self/status", os.O_RDONLY)     # proc files render on each read
+def status():
+    text = os.pread(fd, 8192, 0).decode()
+    return dict(line.split(":\t", 1) for line in text.splitlines() if ":\t" in line)
+empty = tempfile.mkdtemp()
+os.chroot(empty)
+os.chdir("/")
+flt.load()
+capabilities.apply(caps)
+r = {"mode": status()["Seccomp"].strip(), "eff": status()["CapEff"].strip(),
+     "chroot": err(libc.chroot(b"/")), "unshare": err(libc.unshare(0x04000000))}
+print(json.dumps(r))
+""")
+    assert out == {"mode": "2", "eff": "00000000a80425fb", "chroot": "ok",
+                   "unshare": "EPERM"}       # SYS_CHROOT (default) unlocks chroot only
