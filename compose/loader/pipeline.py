@@ -134,13 +134,10 @@ class _Session:
 
         merged: CMap | None = None
         for f in files:
-            tree = self.load_main_file(f, environment)
-            if tree is None:
-                continue
-            merged = tree if merged is None else merge(merged, tree)
+            for doc in self.load_main_file(f, environment, str(project_dir)):
+                merged = strip(doc) if merged is None else merge(merged, doc)
         self.check()
         assert merged is not None
-        merged = strip(merged)
 
         name = self.project_name(merged, environment, project_dir)
         self.check()
@@ -209,22 +206,26 @@ class _Session:
             self.fail(f"cannot read compose file {path}: {err.strerror}")
         return None
 
-    def load_main_file(self, path: str, env: Mapping[str, str]) -> CMap | None:
-        workdir = str(self.cwd) if path == "-" else os.path.dirname(path)
-        return self.load_file(path, env, workdir, [] if path == "-" else [path], None)
+    def load_main_file(self, path: str, env: Mapping[str, str], project_dir: str
+                       ) -> list[CMap]:
+        """A ``-f`` file: like compose-go, its ``include`` and ``extends.file`` paths are
+        relative to the project directory (the first file's directory by default)."""
+        return self.load_file(path, env, project_dir, [] if path == "-" else [path], None)
 
     def load_file(self, path: str, env: Mapping[str, str], workdir: str, stack: list[str],
-                  rebase_dir: str | None) -> CMap | None:
+                  rebase_dir: str | None, *, extends: bool = True) -> list[CMap]:
+        """The documents of one file, each interpolated, included and extended, still
+        carrying their ``!reset``/``!override`` tags for the merge that follows."""
         text = self.read_text(path)
         if text is None:
-            return None
+            return []
         shown = self.display(path)
         try:
             docs = read_yaml(text, shown)
         except ConfigError as err:
             self.issues.extend(err.issues)
-            return None
-        acc: CMap | None = None
+            return []
+        out: list[CMap] = []
         interp = Interpolator(env, self.issues) if self.o.interpolate else None
         for doc in docs:
             if doc is None:
@@ -240,32 +241,37 @@ class _Session:
                 rebase_tree(doc, rebase_dir)
             doc = apply_includes(doc, workdir, env, stack, self.issues, self.load_project,
                                  self.read_env_files)
-            resolver = ExtendsResolver(self.issues, lambda p, _e=env: self.load_other(p, _e))
-            resolver.resolve_all(doc, path, workdir)
-            acc = strip(doc) if acc is None else merge(acc, doc)
+            if extends:
+                resolver = ExtendsResolver(self.issues,
+                                           lambda p, _e=env: self.load_other(p, _e))
+                resolver.resolve_all(doc, path, workdir)
+            out.append(doc)
         if interp is not None:
             self._unset.update(interp.unset)
-        if acc is None and not any(i.pos and i.pos.file == shown for i in self.issues):
+        if not out and not any(i.pos and i.pos.file == shown for i in self.issues):
             self.issues.append(ConfigIssue(Pos(shown), "", "empty compose file",
                                            "a compose file needs at least a `services:` "
                                            "section"))
-        return acc
+        return out
 
     def load_project(self, files: list[str], project_dir: str, env: Mapping[str, str],
                      stack: list[str]) -> CMap | None:
         acc: CMap | None = None
         for f in files:
-            tree = self.load_file(f, env, project_dir, stack, project_dir)
-            if tree is not None:
-                acc = tree if acc is None else merge(acc, tree)
+            for doc in self.load_file(f, env, project_dir, stack, project_dir):
+                acc = strip(doc) if acc is None else merge(acc, doc)
         return acc
 
     def load_other(self, path: str, env: Mapping[str, str]) -> CMap | None:
         key = (path, id(env))
         if key in self._other_cache:
             return self._other_cache[key]
-        self._other_cache[key] = None  # guards against include/extends loops
-        tree = self.load_file(path, env, os.path.dirname(path), [path], os.path.dirname(path))
+        tree: CMap | None = None
+        # extends inside that file are resolved lazily by the resolver that asked for
+        # it, so a cycle through several files is seen as one chain
+        for doc in self.load_file(path, env, os.path.dirname(path), [path],
+                                  os.path.dirname(path), extends=False):
+            tree = strip(doc) if tree is None else merge(tree, doc)
         services = tree.get("services") if tree is not None else None
         if tree is not None and not isinstance(services, CMap):
             services = CMap(tree.pos)

@@ -57,7 +57,7 @@ def resolve_plain(text: str) -> Any:
     return text
 
 
-def _to_int(plain: str) -> int:
+def _to_int(plain: str) -> int | float:
     sign = 1
     body = plain
     if body[0] in "+-":
@@ -73,6 +73,7 @@ def _to_int(plain: str) -> int:
             return sign * int(body[2:], 2)
         if all(c in "01234567" for c in body):
             return sign * int(body, 8)
+        return sign * float(body)  # "08": not octal, read as a float like go-yaml does
     return sign * int(body, 10)
 
 
