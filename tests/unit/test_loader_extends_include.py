@@ -108,7 +108,7 @@ def test_extends_unknown_service_with_did_you_mean(tmp_path):
 def test_extends_missing_file(tmp_path):
     write(tmp_path, "compose.yaml", "services:\n  w:\n    extends: {file: nope.yaml, "
                                     "service: x}\n")
-    with pytest.raises(ConfigError, match="nope.yaml not found"):
+    with pytest.raises(ConfigError, match=r"nope\.yaml not found"):
         load(tmp_path)
 
 
@@ -180,7 +180,7 @@ def test_include_cycle(tmp_path):
 
 def test_include_missing_file(tmp_path):
     write(tmp_path, "compose.yaml", "include: [nope.yaml]\n")
-    with pytest.raises(ConfigError, match="nope.yaml not found"):
+    with pytest.raises(ConfigError, match=r"nope\.yaml not found"):
         load(tmp_path)
 
 

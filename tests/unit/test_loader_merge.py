@@ -150,7 +150,7 @@ def test_reset_in_first_file_drops_the_key():
 
 
 def test_positions_follow_the_value_that_won():
-    data, pm = merged("services:\n  s:\n    image: a\n    environment: [A=1, B=2]\n",
+    _, pm = merged("services:\n  s:\n    image: a\n    environment: [A=1, B=2]\n",
                       "services:\n  s:\n    environment:\n      B: 3\n")
     assert pm.get(("services", "s", "image")).file == "base.yaml"
     assert pm.get(("services", "s", "environment", "A")) .file == "base.yaml"

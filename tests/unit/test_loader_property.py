@@ -21,8 +21,8 @@ SEEDS = [
     "name: demo\nservices:\n  s:\n    build: .\n    healthcheck:\n      test: [CMD, 'true']\n"
     "    deploy: {replicas: '${N:-2}'}\n",
 ]
-_NOISE = list(":-[]{}'\"&*!<>$|#\n\t ?,~%@`") + ["${", "$$", "<<: ", "!reset ", "\n  ",
-                                                "- ", "&x ", "*x", "---\n", "\\"]
+_NOISE = [*":-[]{}'\"&*!<>$|#\n\t ?,~%@`", "${", "$$", "<<: ", "!reset ", "\n  ", "- ",
+          "&x ", "*x", "---\n", "\\"]
 
 
 def check(text: str, environ: dict[str, str] | None = None) -> None:
