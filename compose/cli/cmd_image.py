@@ -334,3 +334,209 @@ def image_import(ctx, changes, message, platform, file, reference):
             img = store.import_rootfs(fh, ref, changes=cfg, message=message,
                                       platform=platform)
     click.echo(img.id)
+
+
+# -- pull / push --------------------------------------------------------------------
+def _progress_mode(ctx: click.Context) -> str:
+    return ctx.find_root().obj.progress
+
+
+@image.command("pull")
+@click.option("--platform", default=None, help="OS/ARCH[/VARIANT] (default: this host).")
+@click.option("-q", "--quiet", is_flag=True, help="Suppress verbose output.")
+@click.option("-a", "--all-tags", is_flag=True, help="Pull all tags of the repository.")
+@click.argument("name")
+@click.pass_context
+def image_pull(ctx, platform, quiet, all_tags, name):
+    """Pull an image from a registry."""
+    from compose.cli.image_progress import renderer
+    from runtime.images.pull import Puller
+    from runtime.images.reference import parse
+
+    store = _store(ctx)
+    ref = parse(name)
+    refs = [ref]
+    if all_tags:
+        from runtime.images.pull import Registries
+
+        client = Registries(store).clients(ref)[0]
+        refs = [ref.with_tag(t) for t in client.tags()]
+    render = renderer(_progress_mode(ctx), quiet)
+    try:
+        puller = Puller(store, platform=platform, progress=render)
+        for r in refs:
+            puller.pull(r)
+    finally:
+        render.close()
+    click.echo(str(refs[0]) if not all_tags else ref.repository)
+
+
+@image.command("push")
+@click.option("-q", "--quiet", is_flag=True, help="Suppress verbose output.")
+@click.option("--chunk-size", type=int, default=None,
+              help="Upload blobs larger than this many bytes in chunks (default 16 MiB;"
+                   " 0: always one request).")
+@click.argument("name")
+@click.pass_context
+def image_push(ctx, quiet, chunk_size, name):
+    """Push an image to a registry."""
+    from compose.cli.image_progress import renderer
+    from runtime.images.push import CHUNK_SIZE, push
+
+    render = renderer(_progress_mode(ctx), quiet)
+    try:
+        res = push(_store(ctx), name, name, progress=render,
+                   chunk_size=CHUNK_SIZE if chunk_size is None else (chunk_size or None))
+    finally:
+        render.close()
+    if quiet:
+        click.echo(f"{res.reference.familiar}")
+
+
+# -- save / load --------------------------------------------------------------------
+@click.command("save")
+@click.option("-o", "--output", help="Write to a file instead of standard output.")
+@click.option("--format", "fmt", type=click.Choice(["docker", "oci"]), default="docker",
+              show_default=True, help="docker-archive or OCI image layout.")
+@click.argument("images", nargs=-1, required=True)
+@click.pass_context
+def save(ctx, output, fmt, images):
+    """Save one or more images to a tar archive (streamed to STDOUT by default)."""
+    import os
+
+    from runtime.errors import UsageError
+    from runtime.images.archive import save as do_save
+
+    store = _store(ctx)
+    if output:
+        tmp = f"{output}.tmp-{os.getpid()}"
+        try:
+            with open(tmp, "wb") as f:
+                do_save(store, list(images), f, fmt)
+            os.replace(tmp, output)
+        finally:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+    else:
+        if sys.stdout.isatty():
+            raise UsageError("refusing to write an archive to a terminal",
+                             hint="use -o FILE or redirect the output")
+        do_save(store, list(images), sys.stdout.buffer, fmt)
+        sys.stdout.buffer.flush()
+
+
+image.add_command(save, "save")
+
+
+@click.command("load")
+@click.option("-i", "--input", "input_", help="Read from a tar archive file instead of STDIN.")
+@click.option("-q", "--quiet", is_flag=True, help="Suppress the load output.")
+@click.pass_context
+def load(ctx, input_, quiet):
+    """Load images from a tar archive (docker-archive or OCI layout)."""
+    from runtime.errors import NotFoundError
+    from runtime.images.archive import load as do_load
+
+    store = _store(ctx)
+    echo = None if quiet else click.echo
+    if input_:
+        try:
+            fh = open(input_, "rb")  # noqa: SIM115
+        except OSError as e:
+            raise NotFoundError(f"cannot open {input_}: {e.strerror}") from e
+        with fh:
+            do_load(store, fh, on_event=echo)
+    else:
+        do_load(store, sys.stdin.buffer, on_event=echo)
+
+
+image.add_command(load, "load")
+
+
+# -- login / logout / search ------------------------------------------------------------
+def _registry_domain(server: str | None) -> str:
+    if not server:
+        return "docker.io"
+    s = server.strip()
+    for prefix in ("https://", "http://"):
+        if s.startswith(prefix):
+            s = s[len(prefix):]
+    s = s.split("/", 1)[0]
+    if s in ("index.docker.io", "registry-1.docker.io", "docker.io"):
+        return "docker.io"
+    return s
+
+
+@click.command("login")
+@click.option("-u", "--username", help="Username.")
+@click.option("-p", "--password", help="Password (prefer --password-stdin).")
+@click.option("--password-stdin", is_flag=True, help="Take the password from stdin.")
+@click.argument("server", required=False)
+@click.pass_context
+def login(ctx, username, password, password_stdin, server):
+    """Log in to a registry (credentials are checked, then stored 0600 under the root)."""
+    from runtime.errors import UsageError
+    from runtime.images.pull import Registries
+    from runtime.images.registry.client import RegistryClient
+    from runtime.images.registry.credentials import CredentialStore
+
+    domain = _registry_domain(server)
+    if password_stdin:
+        if password:
+            raise UsageError("--password and --password-stdin are mutually exclusive")
+        password = sys.stdin.readline().rstrip("\r\n")
+    if not username:
+        if not sys.stdin.isatty():
+            raise UsageError("a username is required", hint="use -u USER")
+        username = click.prompt("Username")
+    if not password:
+        if not sys.stdin.isatty():
+            raise UsageError("a password is required", hint="use --password-stdin")
+        password = click.prompt("Password", hide_input=True)
+    store = _store(ctx)
+    regs = Registries(store)
+    ep = regs.config.endpoints(domain)[-1]
+    client = RegistryClient(ep, "", transport=regs.transport, credentials=(username, password))
+    # GET /v2/ answers 401 + challenge; the client authenticates (token or basic)
+    client.request("GET", f"{ep.url}/v2/", what=f"login to {domain}",
+                   scope="").close()
+    CredentialStore(store.root).save(domain, username, password)
+    click.echo("Login Succeeded")
+
+
+@click.command("logout")
+@click.argument("server", required=False)
+@click.pass_context
+def logout(ctx, server):
+    """Log out from a registry (removes stored credentials)."""
+    from runtime.images.registry.credentials import CredentialStore
+
+    domain = _registry_domain(server)
+    if CredentialStore(_store(ctx).root).remove(domain):
+        click.echo(f"Removing login credentials for {domain}")
+    else:
+        click.echo(f"Not logged in to {domain}")
+
+
+@click.command("search")
+@click.option("--limit", type=int, default=25, show_default=True, help="Max results.")
+@click.option("--no-trunc", is_flag=True)
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table")
+@click.argument("term")
+@click.pass_context
+def search(ctx, limit, no_trunc, fmt, term):
+    """Search images: Docker Hub, or HOST[:PORT]/TERM for a registry's catalog."""
+    from runtime.images.search import search as do_search
+
+    results = do_search(_store(ctx), term, limit=limit)
+    if fmt == "json":
+        for r in results:
+            click.echo(json.dumps({"Name": r.name, "Description": r.description,
+                                   "StarCount": r.stars, "IsOfficial": r.official}))
+        return
+    _table([[r.name, r.description if no_trunc else r.description[:45], str(r.stars),
+             "[OK]" if r.official else ""] for r in results],
+           ["NAME", "DESCRIPTION", "STARS", "OFFICIAL"])
+
+
+image.add_command(search, "search")

@@ -26,6 +26,11 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "tag": ("compose.cli.cmd_image:tag", "Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE"),
     "container": ("compose.cli.cmd_container:container", "Manage containers"),
     "system": ("compose.cli.cmd_system:system", "Host checks: which kernel features are usable"),
+    "save": ("compose.cli.cmd_image:save", "Save images to a tar archive"),
+    "load": ("compose.cli.cmd_image:load", "Load images from a tar archive"),
+    "login": ("compose.cli.cmd_image:login", "Log in to a registry"),
+    "logout": ("compose.cli.cmd_image:logout", "Log out from a registry"),
+    "search": ("compose.cli.cmd_image:search", "Search images (Docker Hub or a registry)"),
 }
 
 

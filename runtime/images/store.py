@@ -468,6 +468,13 @@ class ImageStore:
         config = dict(config)
         config["rootfs"] = {"type": "layers", "diff_ids": [lay.diff_id for lay in layers]}
         cfg_bytes = json.dumps(config, separators=(",", ":"), sort_keys=True).encode()
+        return self.image_from_config(cfg_bytes, layers, tags, intermediate=intermediate)
+
+    def image_from_config(self, cfg_bytes: bytes, layers: list[LayerInfo],
+                          tags: list[Reference] = (), *, intermediate: bool = False,
+                          repo_digest: str | None = None) -> Image:
+        """Register an image from exact config bytes (so its ID is kept) and stored
+        layers, writing an OCI manifest for it."""
         manifest = {
             "schemaVersion": 2, "mediaType": mt.OCI_MANIFEST,
             "config": {"mediaType": mt.OCI_CONFIG, "digest": sha256_bytes(cfg_bytes),
@@ -478,7 +485,7 @@ class ImageStore:
         m_bytes = json.dumps(manifest, separators=(",", ":")).encode()
         self.put_blob(cfg_bytes)
         return self.register(manifest=m_bytes, config=cfg_bytes, tags=list(tags),
-                             intermediate=intermediate)
+                             intermediate=intermediate, repo_digest=repo_digest)
 
     # -- tags, removal --------------------------------------------------------------
     def tag(self, source: str, target: str) -> Reference:
