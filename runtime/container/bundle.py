@@ -17,27 +17,6 @@ from runtime.errors import InvalidInputError, RuntimeFailure
 from runtime.kernel import consts as C
 from runtime.spec import ContainerSpec
 
-CAPS = ("CHOWN", "DAC_OVERRIDE", "DAC_READ_SEARCH", "FOWNER", "FSETID", "KILL", "SETGID",
-        "SETUID", "SETPCAP", "LINUX_IMMUTABLE", "NET_BIND_SERVICE", "NET_BROADCAST",
-        "NET_ADMIN", "NET_RAW", "IPC_LOCK", "IPC_OWNER", "SYS_MODULE", "SYS_RAWIO",
-        "SYS_CHROOT", "SYS_PTRACE", "SYS_PACCT", "SYS_ADMIN", "SYS_BOOT", "SYS_NICE",
-        "SYS_RESOURCE", "SYS_TIME", "SYS_TTY_CONFIG", "MKNOD", "LEASE", "AUDIT_WRITE",
-        "AUDIT_CONTROL", "SETFCAP", "MAC_OVERRIDE", "MAC_ADMIN", "SYSLOG", "WAKE_ALARM",
-        "BLOCK_SUSPEND", "AUDIT_READ", "PERFMON", "BPF", "CHECKPOINT_RESTORE")
-CAP_NUMBER = {name: i for i, name in enumerate(CAPS)}
-
-# moby daemon/pkg/oci/caps/defaults.go
-DEFAULT_CAPS = ("CHOWN", "DAC_OVERRIDE", "FSETID", "FOWNER", "MKNOD", "NET_RAW", "SETGID",
-                "SETUID", "SETFCAP", "SETPCAP", "NET_BIND_SERVICE", "SYS_CHROOT", "KILL",
-                "AUDIT_WRITE")
-
-# moby daemon/pkg/oci/defaults.go
-DEFAULT_MASKED = ("/proc/asound", "/proc/acpi", "/proc/interrupts", "/proc/kcore",
-                  "/proc/keys", "/proc/latency_stats", "/proc/timer_list",
-                  "/proc/timer_stats", "/proc/sched_debug", "/proc/scsi",
-                  "/sys/firmware", "/sys/devices/virtual/powercap")
-DEFAULT_READONLY = ("/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger")
-
 INIT_CANDIDATES = ("/usr/bin/tini-static", "/usr/bin/docker-init",
                    "/usr/libexec/catatonit/catatonit", "/usr/bin/catatonit")
 
@@ -45,36 +24,12 @@ INIT_CANDIDATES = ("/usr/bin/tini-static", "/usr/bin/docker-init",
 _MAX_MOUNT_DATA = 3500
 
 
-def cap_name(name: str) -> str:
-    n = name.upper()
-    return n[4:] if n.startswith("CAP_") else n
+def capabilities(privileged: bool, cap_add: tuple[str, ...], cap_drop: tuple[str, ...]
+                 ) -> list[str]:
+    """Docker's rules (defaults, drops, adds, ``ALL``), as ``CAP_*`` names."""
+    from runtime.security import capabilities as caps
 
-
-def capabilities(privileged: bool, cap_add: tuple[str, ...], cap_drop: tuple[str, ...],
-                 last_cap: int | None = None) -> list[int]:
-    """Docker's rules: defaults, then drops (``ALL`` clears), then adds (``ALL`` = every cap)."""
-    last = _last_cap() if last_cap is None else last_cap
-    everything = [i for i in range(min(last, len(CAPS) - 1) + 1)]
-    if privileged:
-        return everything
-    for n in (*cap_add, *cap_drop):
-        if cap_name(n) != "ALL" and cap_name(n) not in CAP_NUMBER:
-            raise InvalidInputError(f"unknown capability: {n!r}",
-                                    hint="use names like NET_ADMIN or CAP_SYS_TIME")
-    drops = {cap_name(n) for n in cap_drop}
-    adds = {cap_name(n) for n in cap_add}
-    caps = set() if "ALL" in drops else {c for c in DEFAULT_CAPS if c not in drops}
-    if "ALL" in adds:
-        return everything
-    caps |= adds
-    return sorted(CAP_NUMBER[c] for c in caps if CAP_NUMBER[c] <= last)
-
-
-def _last_cap() -> int:
-    try:
-        return int(Path("/proc/sys/kernel/cap_last_cap").read_text())
-    except OSError:
-        return len(CAPS) - 1
+    return sorted(caps.effective_caps(cap_add, cap_drop, privileged), key=caps.BIT.get)
 
 
 def find_init_binary() -> str:
@@ -147,11 +102,20 @@ def mount_entry(m) -> dict[str, Any]:
 
 
 def build(spec: ContainerSpec, cid: str, cdir: Path, run_dir: Path, name_file: Path,
-          netns: str, console_size: tuple[int, int] | None = None) -> dict[str, Any]:
+          netns: str, console_size: tuple[int, int] | None = None,
+          seccomp_cache: Path | None = None) -> dict[str, Any]:
     """The bundle for one start of the container (rebuilt on every ``start``)."""
+    from runtime.security.defaults import for_container
+
     sec = spec.security
     privileged = sec.privileged
-    seccomp: str | None = None if privileged or sec.seccomp == "unconfined" else sec.seccomp
+    caps = capabilities(privileged, sec.cap_add, sec.cap_drop)
+    seccomp: str | None = None
+    if not privileged and sec.seccomp != "unconfined":
+        from runtime.container.seccomp_cache import compiled
+
+        seccomp = compiled(seccomp_cache or cdir / "seccomp", sec.seccomp, caps)
+    masked, readonly = for_container(privileged, sec.masked_paths, sec.readonly_paths)
     hostname = spec.hostname or cid[:12]
     b: dict[str, Any] = {
         "id": cid,
@@ -171,21 +135,19 @@ def build(spec: ContainerSpec, cid: str, cdir: Path, run_dir: Path, name_file: P
         "namespaces": {"net": netns, "uts": True},
         "mounts": [mount_entry(m) for m in spec.mounts],
         "shm_size": spec.shm_size,
-        "masked_paths": [] if privileged else list(sec.masked_paths if sec.masked_paths
-                                                   is not None else DEFAULT_MASKED),
-        "readonly_paths": [] if privileged else list(
-            sec.readonly_paths if sec.readonly_paths is not None else DEFAULT_READONLY),
+        "masked_paths": list(masked),
+        "readonly_paths": list(readonly),
         "etc_files": {"/etc/hostname": str(cdir / "hostname"),
                       "/etc/hosts": str(cdir / "hosts"),
                       "/etc/resolv.conf": str(cdir / "resolv.conf")},
         "init_binary": find_init_binary() if spec.init else None,
-        "caps": capabilities(privileged, sec.cap_add, sec.cap_drop),
+        "caps": caps,
         "privileged": privileged,
         "no_new_privileges": sec.no_new_privileges,
         "seccomp": seccomp,
         "rlimits": [[u.name, u.soft, u.hard] for u in sec.ulimits],
         "sysctls": [list(kv) for kv in sec.sysctls],
-        "cgroup": cgroup_plan(spec, cid),
+        "cgroup": None,          # filled in by start() after creating the cgroup
         "restart": {"name": spec.restart.name, "max_retries": spec.restart.max_retries},
         "log": {"max_size": spec.log.max_size, "max_file": spec.log.max_file},
         "auto_remove": spec.auto_remove,
@@ -198,12 +160,6 @@ def build(spec: ContainerSpec, cid: str, cdir: Path, run_dir: Path, name_file: P
                                 hint="give a command after the image, or use an image "
                                      "with a default command")
     return b
-
-
-def cgroup_plan(spec: ContainerSpec, cid: str) -> dict[str, Any]:
-    r = spec.resources
-    return {"name": f"pycompose-{cid[:12]}", "id": cid,
-            "resources": {k: getattr(r, k) for k in r.__slots__}}  # type: ignore[attr-defined]
 
 
 def etc_files(spec: ContainerSpec, cid: str, cdir: Path, network: str) -> None:

@@ -29,6 +29,7 @@ def remove(store: ContainerStore, cid: str, force: bool = False) -> None:
         state["status"] = "removing"
         statefile.write(str(rec.dir), state)
     plan = _bundle(rec.dir)
+    _destroy_cgroup(cid)
     from runtime.kernel import kernel
     from runtime.shim.cleanup import remove_container
 
@@ -47,3 +48,13 @@ def _bundle(cdir) -> dict:
         return json.loads((cdir / "bundle.json").read_bytes())
     except FileNotFoundError:
         return {}
+
+
+def _destroy_cgroup(cid: str) -> None:
+    """Normally the shim removed it; this covers a shim that died before it could."""
+    from runtime import cgroups
+
+    drv = cgroups.driver()
+    if drv.exists(cid):
+        drv.kill_all(cid)
+        drv.destroy(cid)

@@ -62,12 +62,29 @@ def start(store: ContainerStore, cid: str, attach_fd: int = -1,
     run_dir.mkdir(parents=True, exist_ok=True)
     bundle.etc_files(rec.spec, cid, cdir, netns)
     plan = bundle.build(rec.spec, cid, cdir, run_dir, store.name_file(rec.name), netns,
-                        console_size)
+                        console_size, seccomp_cache=store.paths.root / "cache" / "seccomp")
+    plan["cgroup"] = create_cgroup(rec)
     from runtime.fsutil import atomic_write_json
 
     atomic_write_json(cdir / "bundle.json", plan)
     statefile.update(str(cdir), stop_requested=False, error="")
     return spawn_shim(cdir, attach_fd)
+
+
+def create_cgroup(rec) -> dict:
+    """Create the container's cgroup with its limits (the driver decides v1/v2) and
+    tell the shim where it is: directories to join and the OOM counter file."""
+    from runtime import cgroups
+
+    drv = cgroups.driver()
+    drv.create(rec.id, rec.spec.resources, privileged=rec.spec.security.privileged)
+    paths = [str(p) for p in drv.paths(rec.id)]
+    oom_file = None
+    for p in paths:
+        for name in ("memory.oom_control", "memory.events"):
+            if os.path.exists(os.path.join(p, name)):
+                oom_file = os.path.join(p, name)
+    return {"paths": paths, "oom_file": oom_file, "version": drv.version}
 
 
 def spawn_shim(cdir: Path, attach_fd: int = -1) -> int:

@@ -8,7 +8,7 @@ it never touches ctypes.  Two implementations share one method set:
 * :class:`runtime.kernel.fake.RecordingKernel` — records every call for unit tests.
 
 Methods: ``mount umount2 pivot_root unshare setns sethostname setdomainname prctl
-pidfd_open pidfd_send_signal openat2 mknod`` plus the helpers in
+pidfd_open pidfd_send_signal openat2 mknod seccomp_load_bpf`` plus the helpers in
 :mod:`runtime.kernel.paths` (in-root path resolution built on ``openat2``).
 """
 

@@ -69,5 +69,8 @@ class RecordingKernel:
             return self.results["openat2"]
         raise KernelError("openat2", errno.ENOSYS, path)
 
+    def seccomp_load_bpf(self, bpf):
+        self._rec("seccomp_load_bpf", len(bpf))
+
     def mknod(self, path, mode, device):
         self._rec("mknod", path, mode, device)

@@ -49,6 +49,16 @@ _sys_pivot_root.argtypes = [ctypes.c_long, ctypes.c_char_p, ctypes.c_char_p]
 _SYSNO = C.SYSCALLS.get(platform.machine(), C.SYSCALLS["x86_64"])
 
 
+class _SockFprog(ctypes.Structure):
+    _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_void_p)]
+
+
+_prctl_ptr = _libc["prctl"]
+_prctl_ptr.restype = ctypes.c_int
+_prctl_ptr.argtypes = [ctypes.c_int, ctypes.c_ulong, ctypes.c_void_p, ctypes.c_ulong,
+                       ctypes.c_ulong]
+
+
 class _OpenHow(ctypes.Structure):
     _fields_ = [("flags", ctypes.c_uint64), ("mode", ctypes.c_uint64),
                 ("resolve", ctypes.c_uint64)]
@@ -123,6 +133,20 @@ class LinuxKernel:
         rc = _sys_openat2(_SYSNO["openat2"], dirfd, _b(path), ctypes.addressof(how),
                           ctypes.sizeof(how))
         return _check(rc, "openat2", path)
+
+    def seccomp_load_bpf(self, bpf: bytes) -> None:
+        """Install a compiled classic-BPF seccomp program (``PR_SET_SECCOMP``).
+
+        Needs no_new_privs or CAP_SYS_ADMIN.  The program comes from
+        ``runtime.security.seccomp`` (libseccomp), compiled once and cached.
+        """
+        if len(bpf) % 8:
+            raise KernelError("seccomp", errno.EINVAL, hint="BPF program size is not a "
+                              "multiple of 8")
+        buf = ctypes.create_string_buffer(bpf, len(bpf))
+        prog = _SockFprog(len(bpf) // 8, ctypes.cast(buf, ctypes.c_void_p))
+        rc = _prctl_ptr(C.PR_SET_SECCOMP, C.SECCOMP_MODE_FILTER, ctypes.addressof(prog), 0, 0)
+        _check(rc, "prctl(PR_SET_SECCOMP)")
 
     def mknod(self, path: str, mode: int, device: int) -> None:
         try:

@@ -379,14 +379,7 @@ def _exec(k, b: dict, sock, execw: int, tty: bool) -> None:
     if b.get("init_binary"):
         args = [INIT_PATH, "--", *args]
     exe = _lookup(args[0], env)
-    if b.get("seccomp") and not b.get("no_new_privileges"):
-        security.load_seccomp(b["seccomp"])  # needs CAP_SYS_ADMIN when nnp is off
-    if not b.get("privileged"):
-        security.apply(k, b["caps"], user.uid, user.gid, list(user.groups))
-    else:
-        os.setgroups(list(user.groups))
-        os.setresgid(user.gid, user.gid, user.gid)
-        os.setresuid(user.uid, user.uid, user.uid)
+    security.finalize(k, b, user.uid, user.gid, list(user.groups))
     os.fchdir(cwdfd)
     os.close(cwdfd)
     try:
@@ -395,10 +388,6 @@ def _exec(k, b: dict, sock, execw: int, tty: bool) -> None:
         # getcwd fails for a directory outside the root: an inherited fd or symlink
         # games (the CVE-2024-21626 class).  Never exec there.
         raise StageError(f"working directory {cwd} is outside the container", 125) from None
-    if b.get("no_new_privileges"):
-        k.prctl(C.PR_SET_NO_NEW_PRIVS, 1)
-    if b.get("seccomp") and b.get("no_new_privileges"):
-        security.load_seccomp(b["seccomp"])
     _close_fds(sock.fileno(), execw)
     for sig in (signal.SIGPIPE, signal.SIGXFSZ, signal.SIGHUP, signal.SIGINT, signal.SIGTERM,
                 signal.SIGCHLD):

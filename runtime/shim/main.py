@@ -410,8 +410,9 @@ class Monitor:
         code = _exit_code(status)
         oom = False
         if self.cg is not None:
+            # PID 1 of a pid namespace takes every other process with it: nothing is
+            # left to kill in the cgroup.
             oom = self.cg.oom_killed()
-            self.cg.kill_all()
         statefile.update(self.dir, status="exited", exit_code=code, pid=0,
                          finished_at=statefile.now_rfc3339(), oom_killed=oom)
         return code
@@ -451,6 +452,9 @@ def main(argv: list[str]) -> None:
     k.prctl(C.PR_SET_CHILD_SUBREAPER, 1)
     with open(os.path.join(cdir, "bundle.json"), "rb") as f:
         b = json.loads(f.read())
+    if b.get("seccomp"):
+        with open(b["seccomp"], "rb") as f:   # read now: init cannot after pivot_root
+            b["seccomp_bpf"] = f.read()
     try:
         io = Stdio(b)
     except OSError as e:

@@ -1,77 +1,36 @@
-"""Capabilities, no_new_privs and seccomp for the init stage.
+"""Capabilities, no_new_privs and seccomp for the init stage, in runc's order.
 
-The capability and seccomp machinery itself lives in ``runtime.security`` (cgroups
-helper).  Until that lands this module carries the minimal capset/bounding code so the
-init stage never runs with full root capabilities.
+The policy (which caps, which profile) is decided on the CLI side; the machinery is
+``runtime.security.capabilities``.  The seccomp program arrives pre-compiled (see
+``runtime.container.seccomp_cache``) and is read by the monitor before the fork, so
+nothing here touches the host filesystem after pivot_root.
 """
 
 from __future__ import annotations
 
-import ctypes
 import os
 
-from runtime.errors import KernelError
 from runtime.kernel import consts as C
-
-try:  # imported before pivot_root: nothing can be imported from the host afterwards
-    from runtime.security import seccomp as _seccomp  # type: ignore[attr-defined]
-except ImportError:  # TODO(core): remove when runtime.security.seccomp lands
-    _seccomp = None
-
-_LINUX_CAPABILITY_VERSION_3 = 0x20080522
-_libc = ctypes.CDLL(None, use_errno=True)
+from runtime.security import capabilities
 
 
-class _Header(ctypes.Structure):
-    _fields_ = [("version", ctypes.c_uint32), ("pid", ctypes.c_int)]
+def finalize(k, b: dict, uid: int, gid: int, groups: list[int]) -> None:
+    """seccomp (early, when nnp is off) -> caps + user switch -> nnp -> seccomp (late)."""
+    bpf = b.get("seccomp_bpf")
+    nnp = b.get("no_new_privileges")
+    if bpf and not nnp:
+        k.seccomp_load_bpf(bpf)       # needs CAP_SYS_ADMIN, which is about to go
 
+    def switch_user() -> None:
+        os.setgroups(groups)
+        os.setresgid(gid, gid, gid)
+        os.setresuid(uid, uid, uid)
 
-class _Data(ctypes.Structure):
-    _fields_ = [("effective", ctypes.c_uint32), ("permitted", ctypes.c_uint32),
-                ("inheritable", ctypes.c_uint32)]
-
-
-def last_cap() -> int:
-    with open("/proc/sys/kernel/cap_last_cap") as f:
-        return int(f.read())
-
-
-def drop_bounding(k, keep: list[int]) -> None:
-    """Drop every capability not in ``keep`` from the bounding set (needs CAP_SETPCAP)."""
-    keep_set = set(keep)
-    for cap in range(last_cap() + 1):
-        if cap not in keep_set:
-            k.prctl(C.PR_CAPBSET_DROP, cap)
-
-
-def capset(keep: list[int]) -> None:
-    """effective = permitted = ``keep``, inheritable empty (as Docker since CVE-2022-24769)."""
-    mask = 0
-    for cap in keep:
-        mask |= 1 << cap
-    hdr = _Header(_LINUX_CAPABILITY_VERSION_3, 0)
-    data = (_Data * 2)()
-    for i in range(2):
-        word = (mask >> (32 * i)) & 0xFFFFFFFF
-        data[i].effective = word
-        data[i].permitted = word
-        data[i].inheritable = 0
-    if _libc.capset(ctypes.byref(hdr), data) != 0:
-        raise KernelError("capset", ctypes.get_errno())
-
-
-def apply(k, caps: list[int], uid: int, gid: int, groups: list[int]) -> None:
-    """runc's finalizeNamespace order: bounding drop, keepcaps, ids, capset."""
-    drop_bounding(k, caps)
-    k.prctl(C.PR_SET_KEEPCAPS, 1)
-    os.setgroups(groups)
-    os.setresgid(gid, gid, gid)
-    os.setresuid(uid, uid, uid)
-    k.prctl(C.PR_SET_KEEPCAPS, 0)
-    capset(caps)
-
-
-def load_seccomp(profile: str) -> None:
-    """Load the seccomp filter (``default``, or a path to a Docker JSON profile)."""
-    if _seccomp is not None:
-        _seccomp.load(profile)  # pragma: no cover
+    if b.get("privileged"):
+        switch_user()
+    else:
+        capabilities.apply(b["caps"], switch_user=switch_user)
+    if nnp:
+        k.prctl(C.PR_SET_NO_NEW_PRIVS, 1)
+        if bpf:
+            k.seccomp_load_bpf(bpf)   # as late as possible: fewest setup syscalls allowed

@@ -25,3 +25,14 @@ def run(rt, image: Path, *args: str, **kw) -> tuple[int, str, str]:
     rt.containers.start(cid)
     code = rt.containers.wait(cid, timeout=60)
     return code, output(rt, cid), output(rt, cid, "stderr")
+
+
+def wait_for_output(rt, cid: str, text: str, timeout: float = 30) -> None:
+    """Until ``text`` shows up in the container's log (the program is ready)."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while text not in output(rt, cid, None):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{text!r} not in the output of {cid[:12]} after {timeout}s")
+        time.sleep(0.01)

@@ -6,7 +6,7 @@ import pytest
 
 from runtime.container.start import ContainerStartError
 from tests.conftest import needs_root
-from tests.integration.helpers import run, spec
+from tests.integration.helpers import run, spec, wait_for_output
 
 pytestmark = [pytest.mark.integration, needs_root]
 
@@ -40,8 +40,10 @@ def test_pid1_ignores_signals_it_has_no_handler_for(rt, busybox):
 
 
 def test_init_forwards_signals_and_reaps(rt, busybox):
-    cid = rt.containers.create(spec(busybox, "sh", "-c", "sleep 1000 & wait", init=True))
+    cid = rt.containers.create(spec(busybox, "sh", "-c", "echo ready; sleep 1000 & wait",
+                                    init=True))
     rt.containers.start(cid)
+    wait_for_output(rt, cid, "ready")
     rt.containers.kill(cid, "SIGTERM")      # tini forwards; sh dies of SIGTERM
     assert rt.containers.wait(cid, timeout=30) == 143
 
