@@ -158,9 +158,9 @@ def _cgroups(root: str) -> list[Feature]:
                            "" if kv >= (5, 2) else "pause/unpause"))
         out.append(Feature("cgroup.kill", kv >= (5, 14), "cgroup.kill needs Linux 5.14+",
                            "" if kv >= (5, 14) else "none (freeze + kill fallback is used)"))
-        out.append(Feature("cgroup.device-filter", False,
-                           "the v2 BPF device filter is not implemented by pycompose",
-                           "kernel enforcement of the device allow-list on cgroup v2"))
+        out.append(Feature("cgroup.device-filter", kv >= (4, 15),
+                           "eBPF device program (BPF_PROG_TYPE_CGROUP_DEVICE, Linux 4.15+)",
+                           "" if kv >= (4, 15) else "the device allow-list on cgroup v2"))
     return out
 
 

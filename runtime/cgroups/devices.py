@@ -6,11 +6,8 @@ nodes, the pty multiplexer and slaves, /dev/console and tun.  A privileged conta
 gets ``a *:* rwm``.
 
 cgroup v1 applies this through ``devices.deny``/``devices.allow``.  cgroup v2 has no
-files for it: it needs a BPF_PROG_TYPE_CGROUP_DEVICE program attached to the cgroup.
-pycompose does **not** load that program yet, so on v2 hosts the device list is not
-enforced by the kernel; CAP_MKNOD is kept (as Docker keeps it), which means a
-container's root could create a node for a host device and open it.  The ``system
-check`` command reports this gap.
+files for it: ``runtime.cgroups.devfilter`` compiles the same list into a
+BPF_PROG_TYPE_CGROUP_DEVICE program attached to the container's cgroup.
 """
 
 from __future__ import annotations

@@ -10,8 +10,8 @@ Differences from v1 handled here: ``memory.swap.max`` is swap *only* (docker's
 memory+swap minus memory), ``cpu.weight`` replaces ``cpu.shares`` (runc's conversion),
 ``cgroup.freeze`` and ``cgroup.kill`` replace the freezer dance, OOM kills are counted
 in ``memory.events``.  ``oom_kill_disable`` does not exist on v2 (a warning is
-returned).  Device rules need a BPF program, which pycompose does not load yet (see
-``runtime.cgroups.devices``).
+returned).  Device rules are an eBPF program attached to the cgroup
+(``runtime.cgroups.devfilter``).
 """
 
 from __future__ import annotations
@@ -42,6 +42,8 @@ from runtime.errors import KernelError, RuntimeFailure
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (lean shim)
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from runtime.cgroups.base import Rmdir
     from runtime.spec import Resources
 
@@ -69,10 +71,15 @@ class CgroupV2:
     version = 2
 
     def __init__(self, root: str | os.PathLike[str], *, parent: str = PARENT,
-                 rmdir: Rmdir = os.rmdir) -> None:
+                 rmdir: Rmdir = os.rmdir,
+                 device_filter: Callable[[str, list[str]], None] | None = None) -> None:
+        """``device_filter(cgroup_dir, rules)`` attaches the device allow-list; the
+        default loads the eBPF program of ``runtime.cgroups.devfilter`` (tests inject
+        a recorder, a temp dir cannot take a BPF program)."""
         self.root = os.fspath(root)
         self.parent = parent
         self._rmdir = rmdir
+        self._device_filter = device_filter
 
     def _dir(self, container_id: str) -> str:
         return _join(self.root, self.parent, check_id(container_id))
@@ -101,6 +108,8 @@ class CgroupV2:
             _enable(parent, wanted)
             mkdir_child(parent, container_id)
             warnings = self.update(container_id, resources)
+            if not privileged:                     # privileged: no program, all devices
+                self._attach_devices(d)
         except BaseException:
             if os.path.isdir(d):
                 try:
@@ -159,6 +168,14 @@ class CgroupV2:
         elif r.pids_limit:
             warnings.append("pids controller not available: pids limit discarded")
         return warnings
+
+    def _attach_devices(self, d: str) -> None:
+        from runtime.cgroups import devices
+
+        attach = self._device_filter
+        if attach is None:
+            from runtime.cgroups.devfilter import attach
+        attach(d, list(devices.DEFAULT_ALLOW))
 
     def _has(self, d: str):
         try:

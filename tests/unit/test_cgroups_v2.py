@@ -15,12 +15,55 @@ from tests import cgroupfs
 CID = "deadbeef"
 
 
+class DeviceFilters:
+    """Records device-filter attachments (a temp dir cannot take a BPF program)."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, list[str]]] = []
+
+    def __call__(self, cgroup_dir: str, rules: list[str]) -> None:
+        self.calls.append((cgroup_dir, rules))
+
+
+def make(root: Path, filters: DeviceFilters | None = None) -> CgroupV2:
+    return CgroupV2(root, rmdir=cgroupfs.fake_rmdir, device_filter=filters or DeviceFilters())
+
+
 @pytest.fixture
 def tree(tmp_path: Path):
     root = cgroupfs.v2_root(tmp_path / "cgroup")
     cgroupfs.v2_group(root / "pycompose")
     group = cgroupfs.v2_group(root / "pycompose" / CID)
-    return root, group, CgroupV2(root, rmdir=cgroupfs.fake_rmdir)
+    return root, group, make(root)
+
+
+def test_device_filter_attached_unless_privileged(tmp_path: Path):
+    from runtime.cgroups import devices
+
+    root = cgroupfs.v2_root(tmp_path / "cg")
+    cgroupfs.v2_group(root / "pycompose")
+    cgroupfs.v2_group(root / "pycompose" / "a")
+    cgroupfs.v2_group(root / "pycompose" / "b")
+    filters = DeviceFilters()
+    drv = make(root, filters)
+    drv.create("a", Resources())
+    drv.create("b", Resources(), privileged=True)
+    assert filters.calls == [(str(root / "pycompose" / "a"), list(devices.DEFAULT_ALLOW))]
+
+
+def test_device_filter_failure_removes_the_cgroup(tmp_path: Path):
+    import errno
+
+    root = cgroupfs.v2_root(tmp_path / "cg")
+    cgroupfs.v2_group(root / "pycompose")
+    cgroupfs.v2_group(root / "pycompose" / "a")
+
+    def refuse(cgroup_dir, rules):
+        raise KernelError("bpf(5)", errno.EPERM)
+
+    with pytest.raises(KernelError):
+        CgroupV2(root, rmdir=cgroupfs.fake_rmdir, device_filter=refuse).create("a", Resources())
+    assert not (root / "pycompose").exists()
 
 
 def cat(p: Path) -> str:
@@ -89,7 +132,7 @@ def test_missing_controller_is_a_warning(tmp_path):
     root = cgroupfs.v2_root(tmp_path / "cg", controllers=("cpu", "memory"))
     cgroupfs.v2_group(root / "pycompose", controllers=("cpu", "memory"))
     cgroupfs.v2_group(root / "pycompose" / "x", controllers=("cpu", "memory"))
-    drv = CgroupV2(root, rmdir=cgroupfs.fake_rmdir)
+    drv = make(root)
     warnings = drv.create("x", Resources(pids_limit=5))
     assert warnings == ["pids controller not available: pids limit discarded"]
     assert cat(root / "cgroup.subtree_control") == "+cpu +memory"
@@ -173,6 +216,6 @@ def test_ebusy_on_subtree_control_has_a_hint(tmp_path, monkeypatch):
 
     monkeypatch.setattr(v2, "write", busy)
     with pytest.raises(KernelError) as ei:
-        CgroupV2(root, rmdir=cgroupfs.fake_rmdir).create("y", Resources())
+        make(root).create("y", Resources())
     assert "no internal processes" in (ei.value.hint or "")
     assert not (root / "pycompose").exists()
