@@ -46,15 +46,15 @@ class _Parser:
         self.file = filename
         lines: list[list[Any]] = []
         for no, raw in enumerate(text.split("\n"), 1):
+            if raw.endswith("\r"):
+                raw = raw[:-1]
             content = raw.lstrip(" ")
             if not content or content[0] == "#":
                 if "\t" in raw and raw.strip(" \t\r") and content[:1] != "#":
                     raise _Unsupported
                 continue
-            if content.endswith("\r"):
-                content = content.rstrip("\r")
-                if not content:
-                    continue
+            if "\r" in content:
+                raise _Unsupported  # a lone CR: let ruamel decide
             indent = len(raw) - len(content)
             c0 = content[0]
             if c0 == "\t" or "\t" in content[:2]:

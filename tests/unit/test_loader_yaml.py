@@ -223,4 +223,5 @@ def test_fast_reader_matches_ruamel_on_the_corpus():
         if fast_read(text, "f") is not None:
             used += 1
         _same(text)
+        _same(text.replace("\n", "\r\n"))
     assert used > 300  # the fast path really is the common path
