@@ -47,6 +47,9 @@ class CgroupDriver(Protocol):
 
     def exists(self, container_id: str) -> bool: ...
 
+    def containers(self) -> list[str]:
+        """Container ids that currently have a cgroup under the ``pycompose`` parent."""
+
     def destroy(self, container_id: str, timeout: float = 5.0) -> None:
         """Remove the container's directories (waiting up to ``timeout`` seconds for
         processes to leave), then the ``pycompose`` parent if it became empty."""

@@ -87,6 +87,16 @@ class CgroupV1:
     def exists(self, container_id: str) -> bool:
         return any(os.path.isdir(p) for p in self.paths(container_id))
 
+    def containers(self) -> list[str]:
+        """Ids that have a cgroup in any hierarchy (to find orphans no state knows)."""
+        ids: set[str] = set()
+        for m in self._mounts():
+            try:
+                ids.update(e.name for e in os.scandir(_join(m, self.parent)) if e.is_dir())
+            except FileNotFoundError:
+                continue
+        return sorted(ids)
+
     # -- lifecycle -------------------------------------------------------------------
 
     def create(self, container_id: str, resources: Resources, *,

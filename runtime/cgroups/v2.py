@@ -90,6 +90,14 @@ class CgroupV2:
     def exists(self, container_id: str) -> bool:
         return os.path.isdir(self._dir(container_id))
 
+    def containers(self) -> list[str]:
+        """Ids that have a cgroup (to find orphans no state knows)."""
+        try:
+            return sorted(e.name for e in os.scandir(_join(self.root, self.parent))
+                          if e.is_dir())
+        except FileNotFoundError:
+            return []
+
     def available_controllers(self) -> set[str]:
         try:
             return set(read(_join(self.root, "cgroup.controllers")).split())

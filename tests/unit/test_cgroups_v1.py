@@ -244,3 +244,12 @@ def test_kill_all_without_processes_is_noop(tree):
     drv.kill_all(CID)
     assert os.path.exists(tree[0]["freezer"] / "pycompose" / CID / "freezer.state")
     assert (tree[0]["freezer"] / "pycompose" / CID / "freezer.state").read_text() == "THAWED"
+
+
+def test_containers_lists_children(tree):
+    mounts, drv = tree
+    assert drv.containers() == [CID]
+    cgroupfs.v1_group({"pids": mounts["pids"]}, "pycompose/orphan")
+    assert drv.containers() == [CID, "orphan"]
+    drv.destroy(CID)
+    assert drv.containers() == ["orphan"]

@@ -219,3 +219,10 @@ def test_ebusy_on_subtree_control_has_a_hint(tmp_path, monkeypatch):
         make(root).create("y", Resources())
     assert "no internal processes" in (ei.value.hint or "")
     assert not (root / "pycompose").exists()
+
+
+def test_containers_lists_children(tree):
+    _, _, drv = tree
+    assert drv.containers() == [CID]
+    drv.destroy(CID)
+    assert drv.containers() == []
