@@ -37,6 +37,10 @@ def container() -> None:
     """Manage containers."""
 
 
+container.add_lazy("commit", "compose.cli.cmd_build:commit",
+                   "Create a new image from a container's changes.")
+
+
 # ---- run / create -----------------------------------------------------------------------
 def _run_options(f):
     opts = [

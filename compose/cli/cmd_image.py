@@ -55,6 +55,12 @@ def image() -> None:
     """Manage images."""
 
 
+image.add_lazy("build", "compose.cli.cmd_build:image_build",
+               "Build an image from a Dockerfile.")
+image.add_lazy("bootstrap", "compose.cli.cmd_build:image_bootstrap",
+               "Make a Debian base image offline (mmdebstrap).")
+
+
 # -- ls ---------------------------------------------------------------------------------
 @image.command("ls")
 @click.option("-a", "--all", "all_", is_flag=True, help="Show all images (incl. intermediate).")

@@ -15,9 +15,12 @@ class LazyGroup(click.Group):
     def __init__(self, *args, lazy_commands: dict[str, str] | None = None, **kwargs):
         super().__init__(*args, **kwargs)
         self.lazy_commands: dict[str, str] = dict(lazy_commands or {})
+        self.lazy_help: dict[str, str] = {}  # per-group one-line help of lazy subcommands
 
-    def add_lazy(self, name: str, target: str) -> None:
+    def add_lazy(self, name: str, target: str, help: str | None = None) -> None:
         self.lazy_commands[name] = target
+        if help is not None:
+            self.lazy_help[name] = help
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted({*super().list_commands(ctx), *self.lazy_commands})
@@ -36,7 +39,7 @@ class LazyGroup(click.Group):
         rows = []
         for name in self.list_commands(ctx):
             if name in self.lazy_commands:
-                rows.append((name, LAZY_HELP.get(name, "")))
+                rows.append((name, self.lazy_help.get(name) or LAZY_HELP.get(name, "")))
             else:
                 cmd = super().get_command(ctx, name)
                 rows.append((name, cmd.get_short_help_str() if cmd else ""))

@@ -31,6 +31,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "login": ("compose.cli.cmd_image:login", "Log in to a registry"),
     "logout": ("compose.cli.cmd_image:logout", "Log out from a registry"),
     "search": ("compose.cli.cmd_image:search", "Search images (Docker Hub or a registry)"),
+    "commit": ("compose.cli.cmd_build:commit", "Create a new image from a container's changes"),
 }
 
 

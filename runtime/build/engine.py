@@ -53,6 +53,10 @@ class BuildError(RuntimeFailure):
     """A build step failed; the message names the step."""
 
 
+class _DependencyFailed(BuildError):
+    """A stage could not continue because a stage it uses failed (secondary error)."""
+
+
 @dataclass
 class BuildRequest:
     context: Path
@@ -120,7 +124,7 @@ class Builder:
         self.store = ImageStore(paths)
         self.cache = BuildCache(paths.builds, self.store)
         self.emit = events
-        self.puller = puller
+        self.puller = puller or _default_puller(paths)
         self._step_no = 0
         self.cached_steps = 0
         self.total_steps = 0
@@ -148,9 +152,12 @@ class Builder:
                 runs[st.index] = _StageRun(st, StepState({}, ()), "", {},
                                            len(st.instructions) + 1, anyio.Event())
         with self.store.lease():
-            async with anyio.create_task_group() as tg:
-                for idx in sorted(runs):
-                    tg.start_soon(self._run_stage, df, runs, idx, context, meta, req)
+            try:
+                async with anyio.create_task_group() as tg:
+                    for idx in sorted(runs):
+                        tg.start_soon(self._run_stage, df, runs, idx, context, meta, req)
+            except BaseExceptionGroup as group:
+                raise _root_cause(group) from None
             final_state, _ = runs[target.index].result  # type: ignore[misc]
             config = dict(final_state.config)
             if req.labels:
@@ -253,7 +260,7 @@ class Builder:
         dep = runs[index]
         await dep.done.wait()
         if dep.result is None:
-            raise BuildError(f"stage {dep.stage.name or index} failed")
+            raise _DependencyFailed(f"stage {dep.stage.name or index} failed")
         return dep.result[0]
 
     async def _stage_body(self, df: ins.Dockerfile, runs: dict[int, _StageRun],
@@ -690,6 +697,15 @@ class Builder:
 
 # -- helpers --------------------------------------------------------------------------------
 
+def _default_puller(paths: StatePaths) -> Callable[[str], Image] | None:
+    """Registry pulls through the images layer (``runtime.images.pull.pull``)."""
+    try:
+        from runtime.images.pull import pull
+    except ImportError:
+        return None
+    return lambda ref: pull(paths, ref)
+
+
 def _lookup_chain(meta: Mapping[str, str | None]) -> Callable[[str], str | None]:
     return lambda name: meta.get(name)
 
@@ -793,6 +809,25 @@ def _state_of_image(image: Image) -> StepState:
         cfg["Env"] = [DEFAULT_PATH]
     config["config"] = cfg
     return StepState(config, tuple(layers))
+
+
+def _root_cause(group: BaseExceptionGroup) -> BaseException:
+    """The error to show from a failed stage group: the first real step error, not the
+    "stage X failed" errors of the stages that waited for it."""
+    leaves: list[BaseException] = []
+
+    def walk(g: BaseExceptionGroup) -> None:
+        for e in g.exceptions:
+            if isinstance(e, BaseExceptionGroup):
+                walk(e)
+            else:
+                leaves.append(e)
+
+    walk(group)
+    for e in leaves:
+        if isinstance(e, PycomposeError) and not isinstance(e, _DependencyFailed):
+            return e
+    return leaves[0] if leaves else group
 
 
 def _step_error(df: ins.Dockerfile, inst: ins.Instruction, err: PycomposeError

@@ -94,7 +94,7 @@ def run_in_container(paths: StatePaths, *, layers: list[Path], plan: RunPlan,
     from runtime.spec import ContainerSpec, NetworkMode, Process, RootFS
 
     rt = Runtime(paths)
-    kind = {"none": "none", "host": "host"}.get(network, "bridge")
+    kind = build_network_kind(network)
     with _script_mounts(paths.builds / "tmp", plan.script_files) as mounts:
         spec_kw = {}
         if shm_size:
@@ -128,6 +128,19 @@ def run_in_container(paths: StatePaths, *, layers: list[Path], plan: RunPlan,
             with contextlib.suppress(PycomposeError, OSError):
                 _detach_build_network(paths, cid)
             rt.containers.remove(cid, force=True)
+
+
+def build_network_kind(network: str) -> str:
+    """``host``/``none`` as asked; ``default`` is the default bridge with outbound NAT
+    once the network layer can wire build containers, else the host's network (what
+    ``buildah``/``podman build --network=host`` give), so package installs still work."""
+    if network in ("host", "none"):
+        return network
+    try:
+        from runtime.network import builder  # type: ignore[attr-defined]  # noqa: F401
+    except ImportError:
+        return "host"
+    return "bridge"
 
 
 def _attach_build_network(paths: StatePaths, cid: str) -> None:
