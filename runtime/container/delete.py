@@ -30,6 +30,8 @@ def remove(store: ContainerStore, cid: str, force: bool = False) -> None:
         statefile.write(str(rec.dir), state)
     plan = _bundle(rec.dir)
     _destroy_cgroup(cid)
+    if rec.spec.network.kind == "bridge":
+        _release_network(store, cid)
     from runtime.kernel import kernel
     from runtime.shim.cleanup import remove_container
 
@@ -58,3 +60,18 @@ def _destroy_cgroup(cid: str) -> None:
     if drv.exists(cid):
         drv.kill_all(cid)
         drv.destroy(cid)
+
+
+def _release_network(store: ContainerStore, cid: str) -> None:
+    """Endpoints (veths, leases, ports, DNS names) first, then the netns handle."""
+    from runtime.network import netns
+
+    if store.paths.networks.is_dir():
+        from runtime.network.api import Networks
+
+        nets = Networks(store.paths)
+        try:
+            nets.cleanup_container(cid)
+        finally:
+            nets.close()
+    netns.delete(netns.handle_path(store.paths.run_dir, cid))

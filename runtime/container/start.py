@@ -43,9 +43,11 @@ def netns_for(store: ContainerStore, rec) -> str:
             raise ConflictError(f"cannot join the network of container {other.name}: "
                                 "it is not running")
         return f"/proc/{other.state['pid']}/ns/net"
-    from runtime.network import netns  # bridge: the network layer wires this handle
+    # bridge: "netns first".  The handle exists before PID 1 does; the network layer
+    # (Networks.connect) wires veths into it, before or after the start.
+    from runtime.network import netns
 
-    return str(netns.ensure(store.paths, rec.id))
+    return str(netns.create(netns.handle_path(store.paths.run_dir, rec.id)))
 
 
 def start(store: ContainerStore, cid: str, attach_fd: int = -1,
