@@ -36,12 +36,13 @@ def test_cap_add_drop_privileged_unconfined_nnp(rt, busybox):
     st = _status(rt, busybox, security=Security(seccomp="unconfined", no_new_privileges=True))
     assert st["Seccomp"] == "0" and st["NoNewPrivs"] == "1"
     st = _status(rt, busybox, security=Security(privileged=True))
-    assert int(st["CapEff"], 16) == int(open("/proc/self/status").read().split("CapBnd:")[1]
-                                            .split()[0], 16)
+    with open("/proc/self/status") as f:
+        host_bounding = int(f.read().split("CapBnd:")[1].split()[0], 16)
+    assert int(st["CapEff"], 16) == host_bounding
 
 
 def test_cannot_mount_load_modules_or_sysrq(rt, busybox):
-    code, out, err = run(rt, busybox, "sh", "-c",
+    _, out, _ = run(rt, busybox, "sh", "-c",
                          "mount -t tmpfs none /mnt 2>&1; echo mount=$?; "
                          "echo x > /tmp/m.ko; insmod /tmp/m.ko 2>&1; echo insmod=$?; "
                          "echo b > /proc/sysrq-trigger 2>&1; echo sysrq=$?; "
@@ -54,7 +55,7 @@ def test_cannot_mount_load_modules_or_sysrq(rt, busybox):
 
 
 def test_no_host_devices(rt, busybox):
-    code, out, _ = run(rt, busybox, "sh", "-c",
+    _, out, _ = run(rt, busybox, "sh", "-c",
                        "ls /dev; mknod /tmp/disk b 254 0 && head -c1 /tmp/disk; echo rd=$?")
     devs = set(out.split()) - {"rd=1"}
     assert {"null", "zero", "full", "random", "urandom", "tty", "ptmx", "pts", "shm",
@@ -66,7 +67,7 @@ def test_no_host_devices(rt, busybox):
 def test_read_only_rootfs_and_tmpfs(rt, busybox):
     from runtime.spec import Mount, Security
 
-    code, out, _ = run(rt, busybox, "sh", "-c",
+    _, out, _ = run(rt, busybox, "sh", "-c",
                        "touch /x 2>/dev/null; echo root=$?; touch /scratch/y; echo tmp=$?; "
                        "grep ' /scratch ' /proc/mounts",
                        security=Security(read_only_rootfs=True),
@@ -78,7 +79,7 @@ def test_bind_mount_read_only(rt, busybox, tmp_path):
     from runtime.spec import Mount
 
     (tmp_path / "data.txt").write_text("from host\n")
-    code, out, _ = run(rt, busybox, "sh", "-c",
+    _, out, _ = run(rt, busybox, "sh", "-c",
                        "cat /data/data.txt; touch /data/new 2>/dev/null; echo w=$?",
                        mounts=(Mount(type="bind", source=str(tmp_path), target="/data",
                                      read_only=True),))
@@ -101,6 +102,6 @@ def test_sysctl_ulimit_shm(rt, busybox):
 
 
 def test_network_none_has_only_loopback(rt, busybox):
-    code, out, _ = run(rt, busybox, "sh", "-c", "ls /sys/class/net; ping -c1 -W1 127.0.0.1 "
+    _, out, _ = run(rt, busybox, "sh", "-c", "ls /sys/class/net; ping -c1 -W1 127.0.0.1 "
                        ">/dev/null && echo lo-ok")
     assert out.split() == ["lo", "lo-ok"]
