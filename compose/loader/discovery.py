@@ -2,8 +2,9 @@
 
 * Files: ``-f`` (``-`` = stdin), else ``COMPOSE_FILE`` (split on
   ``COMPOSE_PATH_SEPARATOR``, default ``:``), else the first of ``compose.yaml``,
-  ``compose.yml``, ``docker-compose.yaml``, ``docker-compose.yml`` found in the working
-  directory or one of its parents, plus its ``*.override.*`` sibling.
+  ``compose.yml``, ``docker-compose.yml``, ``docker-compose.yaml`` found in the working
+  directory or one of its parents, plus an override file next to it (the one matching
+  the main file's name and extension first, then compose-go's order).
 * Project directory: ``--project-directory``, else the first file's directory (the
   working directory for stdin).
 * Interpolation environment: ``--env-file`` files (else ``COMPOSE_ENV_FILES``, else
@@ -22,9 +23,10 @@ import re
 from collections.abc import Mapping
 from pathlib import Path
 
-DEFAULT_FILES = ("compose.yaml", "compose.yml", "docker-compose.yaml", "docker-compose.yml")
-OVERRIDE_FILES = ("compose.override.yaml", "compose.override.yml",
-                  "docker-compose.override.yaml", "docker-compose.override.yml")
+# compose-go's order (cli/options.go)
+DEFAULT_FILES = ("compose.yaml", "compose.yml", "docker-compose.yml", "docker-compose.yaml")
+OVERRIDE_FILES = ("compose.override.yml", "compose.override.yaml",
+                  "docker-compose.override.yml", "docker-compose.override.yaml")
 
 _VALID_NAME = re.compile(r"[a-z0-9][a-z0-9_-]*\Z")
 _INVALID_CHARS = re.compile(r"[^a-z0-9_-]+")

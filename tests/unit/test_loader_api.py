@@ -219,3 +219,78 @@ def test_options_from_globals():
     o = options_from_globals(g, interpolate=False)
     assert o == LoadOptions(files=("a.yaml", "-"), project_name="p", project_directory="d",
                             env_files=("e",), profiles=("x",), interpolate=False)
+
+
+def test_default_file_priority_and_warning(tmp_path):
+    write(tmp_path, "docker-compose.yml", "services: {old: {image: x}}\n")
+    write(tmp_path, "compose.yml", "services: {new: {image: x}}\n")
+    write(tmp_path, "docker-compose.override.yml", "services: {new: {user: u}}\n")
+    cfg = load(tmp_path)
+    assert cfg.files == (str(tmp_path / "compose.yml"),
+                         str(tmp_path / "docker-compose.override.yml"))
+    assert cfg.data["services"] == {"new": {"image": "x", "user": "u"}}
+    assert any("multiple config files" in w for w in cfg.warnings)
+
+
+def test_override_matching_the_main_file_is_preferred(tmp_path):
+    write(tmp_path, "compose.yaml", "services: {a: {image: x}}\n")
+    write(tmp_path, "compose.override.yml", "services: {a: {image: yml}}\n")
+    write(tmp_path, "compose.override.yaml", "services: {a: {image: yaml}}\n")
+    assert load(tmp_path).data["services"]["a"]["image"] == "yaml"
+
+
+def test_disable_env_file_and_compose_env_files(tmp_path):
+    write(tmp_path, "compose.yaml", "services: {a: {image: 'x${V}'}}\n")
+    write(tmp_path, ".env", "V=dot\n")
+    write(tmp_path, "a.env", "V=a\n")
+    write(tmp_path, "b.env", "V=b\n")
+    assert load(tmp_path, {"COMPOSE_DISABLE_ENV_FILE": "1"}).data["services"]["a"]["image"] == "x"
+    assert load(tmp_path, {"COMPOSE_ENV_FILES": "a.env,b.env"}).data["services"]["a"][
+        "image"] == "xb"
+    assert load(tmp_path, env_files=("b.env", "a.env")).data["services"]["a"]["image"] == "xa"
+
+
+def test_dotenv_syntax_error_is_located(tmp_path):
+    write(tmp_path, "compose.yaml", "services: {a: {image: x}}\n")
+    write(tmp_path, ".env", "A=1\nBAD LINE\n")
+    with pytest.raises(ConfigError) as exc:
+        load(tmp_path)
+    (issue,) = exc.value.issues
+    assert (issue.pos.file, issue.pos.line) == (".env", 2)
+
+
+def test_project_name_from_dotenv(tmp_path):
+    write(tmp_path, "compose.yaml", "name: fromfile\nservices: {a: {image: x}}\n")
+    write(tmp_path, ".env", "COMPOSE_PROJECT_NAME=fromdotenv\n")
+    assert load(tmp_path).project_name == "fromdotenv"
+
+
+def test_invalid_project_name_flag(tmp_path):
+    write(tmp_path, "compose.yaml", "services: {a: {image: x}}\n")
+    with pytest.raises(ConfigError, match="not a valid project name"):
+        load(tmp_path, project_name="Bad Name")
+
+
+def test_extension_fields_are_kept(tmp_path):
+    write(tmp_path, "compose.yaml", "x-common: {k: v}\nservices:\n  a: {image: x, x-meta: 1}\n")
+    data = load(tmp_path).data
+    assert data["x-common"] == {"k": "v"} and data["services"]["a"]["x-meta"] == 1
+
+
+def test_later_files_relative_paths_stay_relative(tmp_path):
+    write(tmp_path, "compose.yaml", "services: {a: {image: x}}\n")
+    write(tmp_path, "sub/over.yaml", "services: {a: {build: ./ctx}}\n")
+    cfg = load(tmp_path, files=("compose.yaml", "sub/over.yaml"))
+    assert cfg.data["services"]["a"]["build"] == "./ctx"  # against the project dir, later
+    assert cfg.project_dir == tmp_path
+
+
+def test_fast_and_ruamel_paths_give_the_same_config(tmp_path):
+    text = ("services:\n  web:\n    image: nginx\n    ports:\n      - 80:80\n"
+            "    environment:\n      A: '1'\n")
+    write(tmp_path, "plain.yaml", text)
+    write(tmp_path, "anchored.yaml", "x-e: &e\n  A: '1'\n" + text.replace(
+        "      A: '1'\n", "      <<: *e\n"))
+    a = load(tmp_path, files=("plain.yaml",))
+    b = load(tmp_path, files=("anchored.yaml",))
+    assert a.data["services"] == b.data["services"]
