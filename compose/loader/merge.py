@@ -21,7 +21,8 @@ after compose-go's ``override/merge.go`` (see docs/architecture.md):
   a string ``build`` becomes ``{context: ...}``;
 * ``logging``: same (or missing) driver merges options, another driver replaces it;
 * ``networks.<n>.ipam.config`` merges by ``subnet``;
-* a value tagged ``!reset`` removes the key; ``!override`` replaces it wholesale.
+* a value tagged ``!reset`` removes the key; ``!override`` replaces it wholesale; an
+  empty (null) value keeps the base value.
 """
 
 from __future__ import annotations
@@ -106,6 +107,8 @@ def _merge_maps(base: CMap, override: CMap, path: tuple) -> CMap:
         if tag == OVERRIDE or k not in out:
             out.copy_entry(override, k, strip(v), keep=False)
             continue
+        if v is None:
+            continue  # an empty value does not erase the base (use !reset for that)
         out.copy_entry(override, k, merge(out[k], v, (*path, k)), keep=False)
     return out
 

@@ -139,6 +139,16 @@ class PositionMap:
         path = tuple(path)
         return self._keys.get(path) or self._values.get(path)
 
+    def issue(self, path: Path, message: str, hint: str | None = None, *,
+              at_key: bool = False):
+        """A :class:`~compose.errors.ConfigIssue` for ``path``, located at its value (or
+        its key with ``at_key``), else at the closest existing ancestor."""
+        from compose.errors import ConfigIssue
+
+        path = tuple(path)
+        pos = (self.key_pos(path) if at_key else self.get(path)) or self.nearest(path)
+        return ConfigIssue(pos, format_path(path), message, hint)
+
     def nearest(self, path: Path) -> Pos | None:
         """Position of ``path`` or of its closest ancestor that exists."""
         path = tuple(path)

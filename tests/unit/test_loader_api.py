@@ -294,3 +294,14 @@ def test_fast_and_ruamel_paths_give_the_same_config(tmp_path):
     a = load(tmp_path, files=("plain.yaml",))
     b = load(tmp_path, files=("anchored.yaml",))
     assert a.data["services"] == b.data["services"]
+
+
+def test_position_map_issue_helper(tmp_path):
+    write(tmp_path, "compose.yaml", "services:\n  web:\n    image: x\n    ports: [bad]\n")
+    pm = load(tmp_path).positions
+    issue = pm.issue(("services", "web", "ports", 0), "invalid port", "use HOST:CONTAINER")
+    assert issue.format() == ("compose.yaml:4:13: services.web.ports[0]: invalid port\n"
+                              "    hint: use HOST:CONTAINER")
+    assert pm.issue(("services", "web", "image"), "x", at_key=True).pos.col == 5
+    missing = pm.issue(("services", "web", "healthcheck", "test"), "required")
+    assert (missing.pos.line, missing.path) == (2, "services.web.healthcheck.test")

@@ -245,3 +245,11 @@ def test_corpus_override_self_extends(tmp_path):
         "depend_base": {"condition": "service_started", "required": True}}
     assert services["depend_two"]["ports"] == ["8091:80"]
     assert "extends" not in services["main"]
+
+
+def test_null_override_keeps_the_base():
+    data, _ = merged("services:\n  s: {image: a, ports: ['1:1']}\n",
+                     "services:\n  s:\n    ports:\n")
+    assert data == {"services": {"s": {"image": "a", "ports": ["1:1"]}}}
+    data, _ = merged("services:\n  s: {image: a}\n", "services:\n")
+    assert data == {"services": {"s": {"image": "a"}}}
