@@ -32,6 +32,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "logout": ("compose.cli.cmd_image:logout", "Log out from a registry"),
     "search": ("compose.cli.cmd_image:search", "Search images (Docker Hub or a registry)"),
     "commit": ("compose.cli.cmd_build:commit", "Create a new image from a container's changes"),
+    "volume": ("compose.cli.cmd_volume:volume", "Manage volumes"),
 }
 
 
