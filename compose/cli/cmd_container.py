@@ -248,7 +248,12 @@ def rm(ctx: click.Context, force: bool, volumes: bool, containers: tuple[str, ..
     """Remove one or more containers."""
     rt = _runtime(ctx)
     for ref in containers:
+        spec = rt.containers.get(ref).spec if volumes else None
         rt.containers.remove(ref, force=force)
+        if spec is not None:
+            from runtime.volumes.hooks import remove_anonymous_volumes
+
+            remove_anonymous_volumes(rt.paths, spec)
         click.echo(ref)
 
 

@@ -63,6 +63,9 @@ def start(store: ContainerStore, cid: str, attach_fd: int = -1,
     run_dir = store.run_dir(cid)
     run_dir.mkdir(parents=True, exist_ok=True)
     bundle.etc_files(rec.spec, cid, cdir, netns)
+    from runtime.volumes.hooks import prepare_mounts  # host mounts of volumes, copy-up
+
+    prepare_mounts(store.paths, rec.spec, cdir)
     plan = bundle.build(rec.spec, cid, cdir, run_dir, store.name_file(rec.name), netns,
                         console_size, seccomp_cache=store.paths.root / "cache" / "seccomp")
     plan["cgroup"] = create_cgroup(rec)
