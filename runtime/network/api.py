@@ -721,7 +721,7 @@ class Networks:
 def _bind(protocol: str, host_ip: str, port: int) -> socket.socket:
     fam = socket.AF_INET6 if ":" in host_ip else socket.AF_INET
     kind = socket.SOCK_DGRAM if protocol == "udp" else socket.SOCK_STREAM
-    s = socket.socket(fam, kind)
+    s = socket.socket(fam, kind, socket.IPPROTO_SCTP if protocol == "sctp" else 0)
     try:
         if kind == socket.SOCK_STREAM:
             s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)

@@ -25,6 +25,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import os
 import signal
 import socket
 import struct
@@ -80,9 +81,11 @@ class Records:
                 d = json.loads(p.read_text())
                 self.nets[d["id"]] = d
         own = self.nets.get(net_id, {})
-        self.upstreams = [u for u in (own.get("options", {}).get("dns_upstreams") or
-                                      host_nameservers())
-                          if u not in {s.get("gateway") for s in own.get("subnets", [])}]
+        gateways = {s.get("gateway") for s in own.get("subnets", [])}
+        # internal networks resolve their own names only: nothing leaves the host
+        self.upstreams = [] if own.get("internal") else [
+            u for u in (own.get("options", {}).get("dns_upstreams") or host_nameservers())
+            if split_upstream(u)[0] not in gateways]
 
     def scope(self, client: str) -> list[dict[str, Any]]:
         own = self.nets.get(self.net_id)
@@ -120,6 +123,17 @@ class Records:
         return None
 
 
+def split_upstream(up: str) -> tuple[str, int]:
+    """``IP``, ``IP:PORT`` or ``[IPv6]:PORT`` -> (ip, port)."""
+    if up.startswith("["):
+        host, _, port = up[1:].partition("]:")
+        return host, int(port or 53)
+    if up.count(":") == 1:
+        host, _, port = up.partition(":")
+        return host, int(port)
+    return up, 53
+
+
 def _ptr_to_ip(name: str) -> str | None:
     try:
         if name.endswith(".in-addr.arpa"):
@@ -132,14 +146,37 @@ def _ptr_to_ip(name: str) -> str | None:
     return None
 
 
+def state_signature(networks_dir: Path) -> tuple[tuple[str, int, int, int], ...]:
+    """Identity of every state file (name, inode, mtime, size): state files are replaced
+    by rename, so any change gives a new inode."""
+    out = []
+    with contextlib.suppress(OSError):
+        for entry in os.scandir(networks_dir):
+            if entry.name.endswith(".json") and not entry.name.startswith("."):
+                with contextlib.suppress(OSError):
+                    st = entry.stat()
+                    out.append((entry.name, st.st_ino, st.st_mtime_ns, st.st_size))
+    return tuple(sorted(out))
+
+
 class Server:
+    """Answers from :class:`Records`, rebuilt on SIGHUP and, so that a query sent right
+    after a container connected or left never sees the old names (the signal may be
+    handled after an already queued query), whenever the state files changed."""
+
     def __init__(self, networks_dir: Path, net_id: str) -> None:
         self.networks_dir = networks_dir
         self.net_id = net_id
+        self.signature: tuple[tuple[str, int, int, int], ...] = ()
         self.records = Records(networks_dir, net_id)
 
     def reload(self) -> None:
+        self.signature = state_signature(self.networks_dir)
         self.records = Records(self.networks_dir, self.net_id)
+
+    def refresh(self) -> None:
+        if state_signature(self.networks_dir) != self.signature:
+            self.reload()
 
     def answer(self, data: bytes, client: str) -> bytes | None:
         """A reply for a local name, or None when the query must be forwarded."""
@@ -149,6 +186,7 @@ class Server:
             req = DNSRecord.parse(data)
         except Exception:
             return b""  # unparsable: drop
+        self.refresh()
         q = req.q
         name = str(q.qname).rstrip(".").lower()
         reply = req.reply()
@@ -179,11 +217,12 @@ class Server:
         from dnslib import RCODE, DNSRecord
 
         for up in self.records.upstreams:
-            fam = socket.AF_INET6 if ":" in up else socket.AF_INET
+            host, port = split_upstream(up)
+            fam = socket.AF_INET6 if ":" in host else socket.AF_INET
             with socket.socket(fam, socket.SOCK_DGRAM) as s:
                 s.settimeout(3)
                 try:
-                    s.sendto(data, (up, 53))
+                    s.sendto(data, (host, port))
                     reply, _ = s.recvfrom(65535)
                     return reply
                 except OSError:

@@ -71,8 +71,12 @@ def in_ns(path, *argv: str, input: str | None = None) -> subprocess.CompletedPro
 
 
 def lookup(path, name: str, server: str) -> list[str]:
-    """A records for ``name`` asked to ``server`` from inside the namespace."""
-    res = in_ns(path, "busybox", "nslookup", "-type=a", name, server)
+    """A records for ``name`` asked to ``server`` from inside the namespace.  A timeout
+    (busy CI host) is retried; an answer, NXDOMAIN included, is final."""
+    for _ in range(3):
+        res = in_ns(path, "busybox", "nslookup", "-type=a", name, server)
+        if "timed out" not in res.stdout + res.stderr:
+            break
     out, seen_name = [], False
     for line in res.stdout.splitlines():
         if line.startswith("Name:"):
@@ -397,3 +401,41 @@ def test_userland_proxy_fallback(state_paths, monkeypatch):
     with contextlib.suppress(OSError), socket.create_connection(
             ("127.0.0.1", bt[0].host_port), timeout=1):
         pytest.fail("proxy still listening")
+
+
+FAKE_UPSTREAM = textwrap.dedent("""
+    import socket
+    from dnslib import DNSRecord, RR, A, QTYPE
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind(("127.0.0.1", 0))
+    print(s.getsockname()[1], flush=True)
+    while True:
+        data, addr = s.recvfrom(4096)
+        q = DNSRecord.parse(data)
+        r = q.reply()
+        r.add_answer(RR(q.q.qname, QTYPE.A, rdata=A("198.51.100.7"), ttl=5))
+        s.sendto(r.pack(), addr)
+""")
+
+
+def test_other_names_are_forwarded_to_upstream_from_the_host_netns(env):
+    """Upstream on 127.0.0.1 (unreachable from a container's own netns) still works:
+    the DNS server forwards from the host namespace."""
+    up = subprocess.Popen([sys.executable, "-c", FAKE_UPSTREAM], stdout=subprocess.PIPE,
+                          text=True)
+    env.procs.append(up)
+    assert up.stdout is not None
+    port = int(up.stdout.readline())
+    net = env.nets.create("fwd", options={"dns_upstreams": [f"127.0.0.1:{port}"]})
+    gw = net["IPAM"]["Config"][0]["Gateway"]
+    c = env.container("c")
+    env.nets.connect("fwd", "c", str(c), name="local")
+    assert lookup(c, "example.test", gw) == ["198.51.100.7"]
+    assert lookup(c, "local", gw) != ["198.51.100.7"]
+    # internal networks do not forward at all
+    env.nets.create("fwd-int", internal=True,
+                    options={"dns_upstreams": [f"127.0.0.1:{port}"]})
+    ci = env.container("ci")
+    env.nets.connect("fwd-int", "ci", str(ci))
+    gw_i = env.nets.inspect("fwd-int")["IPAM"]["Config"][0]["Gateway"]
+    assert lookup(ci, "example.test", gw_i) == []
