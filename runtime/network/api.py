@@ -262,7 +262,8 @@ class Networks:
 
     def _make_bridge(self, net: dict[str, Any]) -> None:
         addrs = [f"{s['gateway']}/{ip_network(s['subnet']).prefixlen}" for s in net["subnets"]]
-        self.netlink.ensure_bridge(net["bridge"], addrs, net["mtu"])
+        mac = "02:" + ":".join(net["id"][i:i + 2] for i in range(0, 10, 2))
+        self.netlink.ensure_bridge(net["bridge"], addrs, net["mtu"], mac)
         if self._backend() != "proxy":
             from runtime.network.netlink import write_sysctl
 

@@ -65,11 +65,15 @@ class Netlink:
     def link_names(self) -> set[str]:
         return {link.get("ifname") for link in self._ipr.get_links()}
 
-    def ensure_bridge(self, name: str, addresses: list[str], mtu: int) -> None:
-        """Create bridge ``name`` (if missing) with ``addresses`` and bring it up."""
+    def ensure_bridge(self, name: str, addresses: list[str], mtu: int, mac: str) -> None:
+        """Create bridge ``name`` (if missing) with ``addresses`` and bring it up.
+
+        The MAC is set explicitly: otherwise a bridge takes the lowest MAC of its ports
+        and changes it when that port leaves, and every container's ARP entry for the
+        gateway (and its DNS server) goes stale for seconds."""
         if self.index(name) is None:
             try:
-                self._ipr.link("add", ifname=name, kind="bridge", mtu=mtu)
+                self._ipr.link("add", ifname=name, kind="bridge", mtu=mtu, address=mac)
             except Exception as exc:
                 if _code(exc) != errno.EEXIST:
                     raise RuntimeFailure(f"cannot create bridge {name}: {exc}") from exc
