@@ -15,9 +15,10 @@ after compose-go's ``override/merge.go`` (see docs/architecture.md):
   path; a later duplicate replaces the earlier one in place;
 * ``cap_add``, ``cap_drop``, ``dns``, ``dns_opt``, ``dns_search``, ``expose``,
   ``profiles``, ``links``, ``external_links``, ``volumes_from``, ``build.tags``,
-  ``networks.<n>.aliases``, ``extra_hosts``: appended, duplicate values dropped;
+  ``networks.<n>.aliases``: appended, duplicate values dropped;
+* ``extra_hosts``: a mapping becomes sorted ``host=ip`` entries, then union;
 * other sequences are appended;
-* ``depends_on`` and service ``networks`` lists become mappings, then merge;
+* ``depends_on``, service ``networks`` and ``models`` lists become mappings, then merge;
   a string ``build`` becomes ``{context: ...}``;
 * ``logging``: same (or missing) driver merges options, another driver replaces it;
 * ``networks.<n>.ipam.config`` merges by ``subnet``;
@@ -305,26 +306,11 @@ def _freeze(v: Any) -> Any:
 
 
 def port_key(v: Any) -> Any:
-    if isinstance(v, dict):
-        pub = v.get("published")
-        return (str(v.get("host_ip") or ""), str(pub if pub is not None else ""),
-                str(v.get("target")), str(v.get("protocol") or "tcp"))
-    s = str(v)
-    proto = "tcp"
-    if "/" in s:
-        s, proto = s.rsplit("/", 1)
-    ip = ""
-    if s.startswith("["):
-        ip, _, s = s[1:].partition("]")
-        s = s.lstrip(":")
-        parts = s.split(":")
-    else:
-        parts = s.rsplit(":", 2)
-        if len(parts) == 3:
-            ip = parts.pop(0)
-    if len(parts) == 1:
-        return (ip, "", parts[0], proto)
-    return (ip, parts[0], parts[1], proto)
+    """compose-go's port index: the short string itself, or the long form's
+    ``host_ip:published:target/protocol``."""
+    from compose.loader.unique import _port
+
+    return _port(v)
 
 
 def mount_target_key(v: Any) -> Any:
@@ -376,6 +362,32 @@ def _merge_ipam_config(base: Any, override: Any, path: tuple) -> Any:
 
 _unique_value = _unique_merge(_by_value)
 
+
+def _hosts_seq(value: Any) -> CSeq | None:
+    """extra_hosts as a list; the mapping form becomes sorted ``host=ip`` entries."""
+    if isinstance(value, CMap):
+        items: list[tuple[str, Any]] = []
+        for k, v in value.items():
+            p = value.vpos.get(k)
+            if isinstance(v, CSeq):
+                items += [(f"{k}={x}", p) for x in v]
+            elif v is None:
+                items.append((k, p))
+            else:
+                items.append((f"{k}={v}", p))
+        out = CSeq(value.pos)
+        for text, p in sorted(items, key=lambda t: t[0]):
+            out.add(text, p)
+        return out
+    return _as_seq(value)
+
+
+def _merge_extra_hosts(base: Any, override: Any, path: tuple) -> Any:
+    b, o = _hosts_seq(base), _hosts_seq(override)
+    if b is None or o is None:
+        return _default(base, override, path)
+    return _unique_value(b, o, path)
+
 _RULES: dict[str, Rule] = {}
 for _name in ("command", "entrypoint", "healthcheck.test", "ulimits.*"):
     _RULES[f"services.*.{_name}"] = _replace
@@ -385,9 +397,11 @@ for _name in ("environment", "labels", "annotations", "sysctls", "build.args",
 for _section in ("networks", "volumes", "secrets", "configs"):
     _RULES[f"{_section}.*.labels"] = _merge_as_mapping
 for _name in ("cap_add", "cap_drop", "dns", "dns_opt", "dns_search", "expose", "profiles",
-              "links", "external_links", "volumes_from", "build.tags", "networks.*.aliases",
-              "extra_hosts", "build.extra_hosts"):
+              "links", "external_links", "volumes_from", "build.tags", "networks.*.aliases"):
     _RULES[f"services.*.{_name}"] = _unique_value
+_RULES["services.*.extra_hosts"] = _merge_extra_hosts
+_RULES["services.*.build.extra_hosts"] = _merge_extra_hosts
+_RULES["services.*.models"] = _merge_service_networks  # list -> mapping, then merge
 _RULES["services.*.ports"] = _unique_merge(port_key)
 _RULES["services.*.volumes"] = _unique_merge(mount_target_key)
 _RULES["services.*.devices"] = _unique_merge(mount_target_key)

@@ -2,8 +2,8 @@
 
 Per file, per YAML document, in the reference order: read (positions, Compose's
 scalar rules) -> interpolate -> ``include`` -> ``extends`` -> merge into what the
-earlier documents/files gave.  All problems are collected and raised together as one
-:class:`~compose.errors.ConfigError`.
+earlier documents/files gave; then redefinitions in unique lists are removed.  All
+problems are collected and raised together as one :class:`~compose.errors.ConfigError`.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from compose.loader.interpolate import Interpolator
 from compose.loader.merge import merge, strip
 from compose.loader.paths import rebase_tree
 from compose.loader.tree import CMap, to_plain
+from compose.loader.unique import enforce_unique
 from compose.loader.yamlread import read_yaml
 
 if TYPE_CHECKING:
@@ -138,6 +139,7 @@ class _Session:
                 merged = strip(doc) if merged is None else merge(merged, doc)
         self.check()
         assert merged is not None
+        enforce_unique(merged)
 
         name = self.project_name(merged, environment, project_dir)
         self.check()

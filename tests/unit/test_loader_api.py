@@ -305,3 +305,19 @@ def test_position_map_issue_helper(tmp_path):
     assert pm.issue(("services", "web", "image"), "x", at_key=True).pos.col == 5
     missing = pm.issue(("services", "web", "healthcheck", "test"), "required")
     assert (missing.pos.line, missing.path) == (2, "services.web.healthcheck.test")
+
+
+def test_unique_lists_deduplicated_after_merge(tmp_path):
+    write(tmp_path, "compose.yaml", "services:\n  a:\n    image: x\n"
+          "    environment: [A=1, B=2, A=3]\n    ports: ['80:80', '81:81', '80:80']\n"
+          "    cap_add: [NET_ADMIN, NET_ADMIN]\n    volumes: [./a:/d, ./b:/d]\n"
+          "    security_opt: [x, x]\n")
+    cfg = load(tmp_path)
+    a = cfg.data["services"]["a"]
+    assert a["environment"] == ["A=3", "B=2"]
+    assert a["ports"] == ["80:80", "81:81"]
+    assert a["cap_add"] == ["NET_ADMIN"]
+    assert a["volumes"] == ["./b:/d"]
+    assert a["security_opt"] == ["x", "x"]  # not a unique list
+    pos = cfg.positions.get(("services", "a", "environment", 0))
+    assert (pos.line, pos.col) == (4, 29)  # the entry that won

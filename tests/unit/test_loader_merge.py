@@ -59,10 +59,12 @@ def test_build_args_and_string_build():
 
 
 def test_ports_unique_by_mapping():
-    ports = svc('ports: ["80:80", "127.0.0.1:443:443", "53:53/udp"]',
-                'ports: [{target: 80, published: "80"}, "8080:80", "53:53/udp", "53:53"]')["ports"]
-    assert ports == [{"target": 80, "published": "80"}, "127.0.0.1:443:443", "53:53/udp",
-                     "8080:80", "53:53"]
+    ports = svc('ports: ["80:80", "127.0.0.1:443:443", "53:53/udp", 9000]',
+                'ports: [{target: 80, published: "80"}, "8080:80", "53:53/udp", "53:53", 9000,'
+                ' {target: 80, published: "80", host_ip: 0.0.0.0}]')["ports"]
+    assert ports == ["80:80", "127.0.0.1:443:443", "53:53/udp", 9000,
+                     {"target": 80, "published": "80", "host_ip": "0.0.0.0"}, "8080:80",
+                     "53:53"]
 
 
 def test_volumes_and_devices_unique_by_target():
@@ -82,7 +84,8 @@ def test_secrets_and_configs_unique_by_target():
     assert s["configs"] == [{"source": "c", "target": "/c"}]
 
 
-@pytest.mark.parametrize("key", ["cap_add", "dns", "expose", "profiles", "extra_hosts"])
+@pytest.mark.parametrize("key", ["cap_add", "dns", "expose", "profiles", "extra_hosts",
+                                 "links"])
 def test_unique_value_lists(key):
     assert svc(f"{key}: [a, b]", f"{key}: [b, c]")[key] == ["a", "b", "c"]
 
@@ -253,3 +256,9 @@ def test_null_override_keeps_the_base():
     assert data == {"services": {"s": {"image": "a", "ports": ["1:1"]}}}
     data, _ = merged("services:\n  s: {image: a}\n", "services:\n")
     assert data == {"services": {"s": {"image": "a"}}}
+
+
+def test_extra_hosts_mapping_becomes_entries():
+    assert svc("extra_hosts: ['b=1.1.1.1']", "extra_hosts: {a: 2.2.2.2, b: 1.1.1.1, "
+               "c: [3.3.3.3, '::1']}")["extra_hosts"] == [
+        "b=1.1.1.1", "a=2.2.2.2", "c=3.3.3.3", "c=::1"]
