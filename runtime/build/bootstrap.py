@@ -63,8 +63,6 @@ def mmdebstrap_command(suite: str, slim: bool, output: Path, *,
 
 def bootstrap(paths: StatePaths, reference: str, *, mirror: str | None = None,
               include: tuple[str, ...] = (), keep_tarball: Path | None = None) -> Image:
-    from runtime.images.reference import parse
-
     suite, slim = parse_target(reference)
     if shutil.which("mmdebstrap") is None:
         raise RuntimeFailure("mmdebstrap is not installed: it is needed to make a Debian "
@@ -86,12 +84,18 @@ def bootstrap(paths: StatePaths, reference: str, *, mirror: str | None = None,
                                  hint="check the host's apt sources and mirror access")
         if keep_tarball is not None:
             shutil.copyfile(out, keep_tarball)
-        store = ImageStore(paths)
-        with open(out, "rb") as f:
-            return store.import_rootfs(
-                f, parse(reference),
-                changes={"Env": [DEBIAN_PATH], "Cmd": ["bash"]},
-                message=f"pycompose image bootstrap {reference} (mmdebstrap {suite})")
+        return import_rootfs_tarball(paths, out, reference)
+
+
+def import_rootfs_tarball(paths: StatePaths, tarball: Path, reference: str) -> Image:
+    """Import a bootstrapped Debian root filesystem with a Docker-like image config."""
+    from runtime.images.reference import parse
+
+    suite, _ = parse_target(reference)
+    with open(tarball, "rb") as f:
+        return ImageStore(paths).import_rootfs(
+            f, parse(reference), changes={"Env": [DEBIAN_PATH], "Cmd": ["bash"]},
+            message=f"pycompose image bootstrap {reference} (mmdebstrap {suite})")
 
 
 def _host_codename() -> str:
