@@ -5,9 +5,10 @@ override files after the main one).  The included project is loaded on its own: 
 relative paths resolve against its project directory (default: the main included
 file's directory), it interpolates with its own ``.env`` (or ``env_file``) overlaid by
 the including project's environment, and its own ``include``/``extends`` are applied.
-Its services, networks, volumes, secrets and configs are then added to the including
-document; a resource that exists on both sides with a different definition is an
-error, as is an include cycle.
+Its services, networks, volumes, secrets, configs and models are then added to the
+including document; a resource the including file also defines is merged (the
+including file's definition overrides the imported one, like a later ``-f`` file, as
+compose-go does).  An include cycle is an error.
 """
 
 from __future__ import annotations
@@ -18,9 +19,9 @@ from typing import Any
 
 from compose.errors import ConfigIssue, Pos
 from compose.loader.paths import absolute
-from compose.loader.tree import CMap, CSeq, format_path, to_plain
+from compose.loader.tree import CMap, CSeq, format_path
 
-SECTIONS = ("services", "networks", "volumes", "secrets", "configs")
+SECTIONS = ("services", "networks", "volumes", "secrets", "configs", "models")
 
 #: (files, project_dir, environment, include_stack) -> merged included document or None
 ProjectLoader = Callable[[list[str], str, Mapping[str, str], list[str]], "CMap | None"]
@@ -120,6 +121,11 @@ def _resolve_bare_environment(doc: CMap, env: Mapping[str, str]) -> None:
 
 def _import(doc: CMap, included: CMap, source: str, epos: Pos | None,
             issues: list[ConfigIssue]) -> None:
+    """Add the included project's resources to ``doc``.  A resource the including file
+    defines too is merged: the imported definition is the base, the local one the
+    override (``!reset``/``!override`` apply), as compose-go does."""
+    from compose.loader.merge import merge, strip
+
     for section in SECTIONS:
         items = included.get(section)
         if not isinstance(items, CMap):
@@ -132,10 +138,9 @@ def _import(doc: CMap, included: CMap, source: str, epos: Pos | None,
             continue
         for name, value in items.items():
             if name in target:
-                if to_plain(target[name])[0] != to_plain(value)[0]:
-                    issues.append(ConfigIssue(
-                        target.kpos.get(name) or epos, format_path((section, name)),
-                        f"{section}.{name} conflicts with the one imported from {source}",
-                        "rename one of them, or remove the duplicate definition"))
+                local = target[name]
+                if target.tags.get(name) or local is None:
+                    continue  # !reset / !override / empty: the local definition as written
+                target[name] = merge(strip(value), local, (section, name))
                 continue
             target.copy_entry(items, name, value, keep=False)

@@ -155,14 +155,14 @@ def test_include_uses_its_own_dotenv_and_parent_env_wins(tmp_path):
     assert load(tmp_path, {"TAG": "shell"}).data["services"]["i"]["image"] == "img:shell"
 
 
-def test_include_conflict_is_reported(tmp_path):
-    write(tmp_path, "inc.yaml", "services:\n  web: {image: other}\n")
-    write(tmp_path, "compose.yaml", "include: [inc.yaml]\nservices:\n  web: {image: mine}\n")
-    with pytest.raises(ConfigError) as exc:
-        load(tmp_path)
-    (issue,) = exc.value.issues
-    assert "conflicts with the one imported from" in issue.message
-    assert (issue.pos.file, issue.pos.line) == ("compose.yaml", 3)
+def test_include_local_definition_overrides_the_imported_one(tmp_path):
+    write(tmp_path, "inc.yaml", "services:\n  web: {image: other, user: u, ports: ['1:1']}\n")
+    write(tmp_path, "compose.yaml", "include: [inc.yaml]\nservices:\n  web:\n"
+                                    "    image: mine\n    ports: !reset []\n")
+    cfg = load(tmp_path)
+    assert cfg.data["services"]["web"] == {"image": "mine", "user": "u"}
+    assert cfg.positions.get(("services", "web", "image")).file == "compose.yaml"
+    assert cfg.positions.get(("services", "web", "user")).file == "inc.yaml"
 
 
 def test_include_identical_definition_is_not_a_conflict(tmp_path):
@@ -208,11 +208,13 @@ def test_corpus_multiple_include_same_service(tmp_path):
 
 @needs_corpus
 def test_corpus_multiple_include_conflict(tmp_path):
+    """compose-go TestLoadWithMultipleIncludeConflict: the local `bar` (with
+    `environment: !override`) overrides the imported one."""
     write(tmp_path, "compose.yaml", (CORPUS / "compose-go/inline/include/"
                                      "TestLoadWithMultipleIncludeConflict/01.yaml").read_text())
-    with pytest.raises(ConfigError, match="conflicts"):
-        load(tmp_path, {"SOURCE": "override"}, files=(str(tmp_path / "compose.yaml"),),
-             project_directory=str(LOADER))
+    cfg = load(tmp_path, {"SOURCE": "override"}, files=(str(tmp_path / "compose.yaml"),),
+               project_directory=str(LOADER))
+    assert cfg.data["services"]["bar"] == {"image": "busybox", "environment": ["ZOT=QIX"]}
 
 
 @needs_corpus
