@@ -107,7 +107,9 @@ def _run_options(f):
 def _create(ctx: click.Context, kwargs: dict) -> tuple[object, str, object]:
     from compose.cli.container_spec import RunOptions, build_spec
     from runtime.container.image import resolve_rootfs
+    from runtime.shim.trace import mark
 
+    mark("cli.command")
     _need_root()
     rt = _runtime(ctx)
     opts = RunOptions(**kwargs)
@@ -169,6 +171,9 @@ def _attached_start(rt, cid: str, stdin: bool, tty: bool, wait_eof: bool) -> int
     sys.stdout.flush()
     code = attach.stream(ours, sys.stdin.fileno() if stdin else None, sys.stdout.fileno(),
                          sys.stderr.fileno(), tty=tty, wait_eof=wait_eof)
+    from runtime.shim.trace import mark
+
+    mark("cli.done")
     if code is None:
         try:
             code = int(rt.containers.get(cid).state.get("exit_code", 0))

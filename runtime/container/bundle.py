@@ -163,8 +163,10 @@ def build(spec: ContainerSpec, cid: str, cdir: Path, run_dir: Path, name_file: P
 
 
 def etc_files(spec: ContainerSpec, cid: str, cdir: Path, network: str) -> None:
-    """Write the container's hostname, hosts and resolv.conf (bind-mounted by init)."""
-    from runtime.fsutil import atomic_write_bytes
+    """Write the container's hostname, hosts and resolv.conf (bind-mounted by init).
+
+    Regenerated on every start, so they are replaced atomically but not fsync'd.
+    """
 
     host_net = network == "host"
     hostname = spec.hostname or (os.uname().nodename if host_net else cid[:12])
@@ -179,6 +181,16 @@ def etc_files(spec: ContainerSpec, cid: str, cdir: Path, network: str) -> None:
         hosts += f"{ip}\t{host}\n"
     atomic_write_bytes(cdir / "hosts", hosts.encode())
     atomic_write_bytes(cdir / "resolv.conf", resolv_conf(spec, host_net).encode())
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o644)
+    try:
+        os.write(fd, data)
+    finally:
+        os.close(fd)
+    os.replace(tmp, path)
 
 
 def _read(path: str) -> str:

@@ -17,6 +17,7 @@ from runtime.container import bundle, statefile
 from runtime.container.status import Status
 from runtime.container.store import ContainerStore
 from runtime.errors import ConflictError, ExitCode, RuntimeFailure
+from runtime.shim.trace import mark
 
 SHIM_TIMEOUT = 60.0
 PKG_DIR = str(Path(__file__).resolve().parent.parent.parent)
@@ -53,6 +54,7 @@ def netns_for(store: ContainerStore, rec) -> str:
 def start(store: ContainerStore, cid: str, attach_fd: int = -1,
           console_size: tuple[int, int] | None = None) -> int:
     """Start container ``cid``; returns PID 1's host pid."""
+    mark("cli.start")
     cdir = store.dir(cid)
     rec = store.load(cid)
     if not rec.status.can_start:
@@ -69,11 +71,10 @@ def start(store: ContainerStore, cid: str, attach_fd: int = -1,
     plan = bundle.build(rec.spec, cid, cdir, run_dir, store.name_file(rec.name), netns,
                         console_size, seccomp_cache=store.paths.root / "cache" / "seccomp")
     plan["cgroup"] = create_cgroup(rec)
-    from runtime.fsutil import atomic_write_json
-
-    atomic_write_json(cdir / "bundle.json", plan)
+    # Derived data, rebuilt on every start: atomic, not fsync'd.
+    bundle.atomic_write_bytes(cdir / "bundle.json", json.dumps(plan).encode())
     statefile.update(str(cdir), stop_requested=False, error="")
-    return spawn_shim(cdir, attach_fd)
+    return spawn_shim(cdir, attach_fd, rec.spec.process.tty, rec.spec.process.stdin_open)
 
 
 def create_cgroup(rec) -> dict:
@@ -92,17 +93,18 @@ def create_cgroup(rec) -> dict:
     return {"paths": paths, "oom_file": oom_file, "version": drv.version}
 
 
-def spawn_shim(cdir: Path, attach_fd: int = -1) -> int:
-    from runtime.shim.main import BOOT
+def spawn_shim(cdir: Path, attach_fd: int = -1, tty: bool = False,
+               stdin: bool = False) -> int:
+    from runtime.shim.keeper import BOOT
 
     r, w = os.pipe()
     os.set_inheritable(w, True)
     if attach_fd >= 0:
         os.set_inheritable(attach_fd, True)
-    argv = [sys.executable, "-I", "-S", "-c", BOOT, PKG_DIR, str(cdir), str(w)]
-    if attach_fd >= 0:
-        argv.append(str(attach_fd))
+    argv = [sys.executable, "-I", "-S", "-c", BOOT, PKG_DIR, str(cdir), str(w),
+            str(attach_fd), str(int(tty)), str(int(stdin))]
     log = str(cdir / "shim.log")
+    mark("cli.spawn")
     try:
         pid = os.posix_spawn(sys.executable, argv, os.environ, setsid=True, file_actions=[
             (os.POSIX_SPAWN_OPEN, 0, os.devnull, os.O_RDONLY, 0),
@@ -118,6 +120,7 @@ def spawn_shim(cdir: Path, attach_fd: int = -1) -> int:
     finally:
         os.close(r)
         os.waitpid(pid, 0)  # the shim daemonizes (forks and exits) right away
+    mark("cli.reported")
     if "pid" in msg:
         return int(msg["pid"])
     raise ContainerStartError(msg.get("error", "the shim exited without a report"),

@@ -9,47 +9,60 @@ never see half a file and two writers never lose each other's fields.
 from __future__ import annotations
 
 import fcntl
-import json
 import os
-from contextlib import contextmanager
-from typing import Any
+
+from runtime.shim import minijson
 
 STATE = "state.json"
 LOCK = "lock"
 
 
-@contextmanager
-def locked(cdir: str, shared: bool = False):
-    """Hold the container's lock (exclusive unless ``shared``)."""
-    fd = os.open(os.path.join(cdir, LOCK), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_SH if shared else fcntl.LOCK_EX)
-        yield
-    finally:
-        os.close(fd)
+class locked:
+    """``with locked(cdir):`` holds the container's lock (exclusive unless ``shared``).
+
+    A plain class, not ``contextlib``: the monitor must not import it.
+    """
+
+    def __init__(self, cdir: str, shared: bool = False) -> None:
+        self.path = os.path.join(cdir, LOCK)
+        self.shared = shared
+        self.fd = -1
+
+    def __enter__(self) -> None:
+        self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        fcntl.flock(self.fd, fcntl.LOCK_SH if self.shared else fcntl.LOCK_EX)
+
+    def __exit__(self, *exc: object) -> None:
+        os.close(self.fd)
 
 
-def read(cdir: str) -> dict[str, Any]:
+def read(cdir: str) -> dict:
     try:
-        with open(os.path.join(cdir, STATE), "rb") as f:
-            return json.loads(f.read() or b"{}")
+        fd = os.open(os.path.join(cdir, STATE), os.O_RDONLY | os.O_CLOEXEC)
     except FileNotFoundError:
         return {}
+    try:
+        data = b""
+        while chunk := os.read(fd, 65536):
+            data += chunk
+    finally:
+        os.close(fd)
+    return minijson.loads(data or b"{}")  # type: ignore[return-value]
 
 
-def write(cdir: str, state: dict[str, Any]) -> None:
+def write(cdir: str, state: dict) -> None:
     """Atomically replace state.json (caller holds the lock)."""
     path = os.path.join(cdir, STATE)
     tmp = f"{path}.{os.getpid()}.tmp"
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o644)
     try:
-        os.write(fd, json.dumps(state, sort_keys=True, indent=1).encode())
+        os.write(fd, minijson.dumps(state).encode())
     finally:
         os.close(fd)
     os.replace(tmp, path)
 
 
-def update(cdir: str, **changes: Any) -> dict[str, Any]:
+def update(cdir: str, **changes: object) -> dict:
     """Merge ``changes`` into the state under the lock; returns the new state."""
     with locked(cdir):
         state = read(cdir)

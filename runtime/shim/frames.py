@@ -8,16 +8,14 @@ Shim -> client: STDOUT, STDERR, EXIT (JSON ``{"exit_code": N, ...}``).
 from __future__ import annotations
 
 import os
-import socket
-import struct
 
 STDIN, STDOUT, STDERR, RESIZE, STDIN_EOF, EXIT, HELLO = range(7)
-_HDR = struct.Struct(">BI")
+_HDR = 5
 MAX_FRAME = 1 << 20
 
 
 def pack(kind: int, payload: bytes = b"") -> bytes:
-    return _HDR.pack(kind, len(payload)) + payload
+    return bytes((kind,)) + len(payload).to_bytes(4, "big") + payload
 
 
 class FrameReader:
@@ -29,23 +27,23 @@ class FrameReader:
     def feed(self, data: bytes) -> list[tuple[int, bytes]]:
         self._buf += data
         out = []
-        while len(self._buf) >= _HDR.size:
-            kind, n = _HDR.unpack_from(self._buf)
+        while len(self._buf) >= _HDR:
+            kind, n = self._buf[0], int.from_bytes(self._buf[1:_HDR], "big")
             if n > MAX_FRAME:
                 raise ValueError("attach frame too large")
-            if len(self._buf) < _HDR.size + n:
+            if len(self._buf) < _HDR + n:
                 break
-            out.append((kind, self._buf[_HDR.size:_HDR.size + n]))
-            self._buf = self._buf[_HDR.size + n:]
+            out.append((kind, self._buf[_HDR:_HDR + n]))
+            self._buf = self._buf[_HDR + n:]
         return out
 
 
-def bind_unix(sock: socket.socket, path: str) -> None:
+def bind_unix(sock, path: str) -> None:
     """bind() that survives the 108-byte sun_path limit (via /proc/self/fd/<dirfd>)."""
     _with_short_path(sock.bind, path)
 
 
-def connect_unix(sock: socket.socket, path: str) -> None:
+def connect_unix(sock, path: str) -> None:
     _with_short_path(sock.connect, path)
 
 

@@ -9,10 +9,10 @@ reaches ``max_size`` bytes it is renamed to ``.1`` (older ones shift up to
 
 from __future__ import annotations
 
-import json
 import os
 
 from runtime.container.statefile import now_rfc3339
+from runtime.shim.minijson import string
 
 MAX_LINE = 16 * 1024
 
@@ -33,8 +33,8 @@ class LogWriter:
         self._size = os.fstat(self._fd).st_size
 
     def _emit(self, stream: str, chunk: bytes) -> None:
-        line = json.dumps({"log": chunk.decode("utf-8", "replace"), "stream": stream,
-                           "time": now_rfc3339()}, ensure_ascii=False).encode() + b"\n"
+        line = (f'{{"log":{string(chunk.decode("utf-8", "replace"))},"stream":"{stream}",'
+                f'"time":"{now_rfc3339()}"}}\n').encode()
         if self.max_size and self._size and self._size + len(line) > self.max_size:
             self._rotate()
         os.write(self._fd, line)
