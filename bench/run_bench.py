@@ -75,7 +75,8 @@ def _move_v2_controllers_to_v1() -> list[Path]:
         if os.path.ismount(target):
             continue
         target.mkdir(exist_ok=True)
-        if subprocess.run(["mount", "-t", "cgroup", "-o", c, "cgroup", str(target)]).returncode == 0:
+        res = subprocess.run(["mount", "-t", "cgroup", "-o", c, "cgroup", str(target)])
+        if res.returncode == 0:
             mounted.append(target)
     return mounted
 
