@@ -4,12 +4,13 @@
 Errors (invalid template, missing required variable) are collected as ConfigIssues
 located at the file:line:col of the value that uses the variable.  Like compose-go,
 values of typed fields that came out of a substitution are converted back to their
-type (``replicas: ${N}`` -> int, ``read_only: ${RO}`` -> bool; ``yes``/``on``/``1``
-etc. accepted for booleans); a value that does not convert is an error.
+type (``replicas: ${N}`` -> int, ``read_only: ${RO}`` -> bool; ``yes``/``on``/``n``...
+accepted for booleans, as compose-go does); a value that does not convert is an error.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -19,20 +20,29 @@ from compose.loader.tree import CMap, CSeq, format_path
 
 
 def _to_bool(s: str) -> bool:
+    """compose-go's toBoolean: true/false, and the YAML 1.1 y/yes/on, n/no/off."""
     low = s.lower()
-    if low in ("true", "yes", "y", "on", "1"):
+    if low in ("true", "yes", "y", "on"):
         return True
-    if low in ("false", "no", "n", "off", "0"):
+    if low in ("false", "no", "n", "off"):
         return False
     raise ValueError(f"{s!r} is not a boolean")
 
 
+_INT = re.compile(r"[+-]?[0-9]+\Z")
+_FLOAT = re.compile(r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?\Z")
+
+
 def _to_int(s: str) -> int:
-    return int(s.strip(), 10)
+    if not _INT.match(s):
+        raise ValueError(f"{s!r} is not an integer")
+    return int(s, 10)
 
 
 def _to_float(s: str) -> float:
-    return float(s.strip())
+    if not _FLOAT.match(s):
+        raise ValueError(f"{s!r} is not a number")
+    return float(s)
 
 
 _S = "services.*."

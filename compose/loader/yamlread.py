@@ -64,6 +64,22 @@ class _Fail(Exception):
     pass
 
 
+def _syntax_hint(problem: str) -> str | None:
+    if "'\\t'" in problem:
+        return "indent with spaces: YAML does not allow tabs for indentation"
+    if "mapping values are not allowed" in problem:
+        return "quote a value that contains ': ' (e.g. command: \"echo a: b\")"
+    if "expected <block end>" in problem:
+        return "check the indentation of this line against the lines above it"
+    if "cannot start any token" in problem:
+        return "quote values that start with @, ` or %"
+    if "undefined alias" in problem:
+        return "define the anchor (&name) before using the alias (*name)"
+    if "end of stream" in problem or "<stream end>" in problem:
+        return "a quote or bracket opened earlier is not closed"
+    return None
+
+
 def read_yaml(text: str, filename: str, *, fast: bool = True) -> list[Any]:
     """Parse every YAML document of ``text``; raise :class:`ConfigError` on any problem.
 
@@ -88,7 +104,8 @@ def read_yaml(text: str, filename: str, *, fast: bool = True) -> list[Any]:
         mark = err.problem_mark or err.context_mark
         pos = Pos(filename, mark.line + 1, mark.column + 1) if mark else Pos(filename)
         what = err.problem or err.context or "invalid YAML"
-        raise ConfigError([ConfigIssue(pos, "", f"YAML syntax error: {what}")]) from None
+        raise ConfigError([ConfigIssue(pos, "", f"YAML syntax error: {what}",
+                                       _syntax_hint(what))]) from None
     except YAMLError as err:
         raise ConfigError([ConfigIssue(Pos(filename), "", f"YAML error: {err}")]) from None
     except RecursionError:

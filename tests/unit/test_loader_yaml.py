@@ -225,3 +225,17 @@ def test_fast_reader_matches_ruamel_on_the_corpus():
         _same(text)
         _same(text.replace("\n", "\r\n"))
     assert used > 300  # the fast path really is the common path
+
+
+@pytest.mark.parametrize(("text", "line", "hint"), [
+    ("a:\n\tb: 1\n", 2, "tabs"),
+    ("a: b: c\n", 1, "quote a value"),
+    ("a:\n  - b\n  c: 1\n", 3, "indentation"),
+    ("a: 'x\n", 2, "not closed"),
+])
+def test_syntax_errors_have_hints(text, line, hint):
+    with pytest.raises(ConfigError) as exc:
+        read_yaml(text, "f")
+    (issue,) = exc.value.issues
+    assert issue.pos.line == line
+    assert hint in issue.hint
