@@ -18,8 +18,6 @@ import os
 import posixpath
 import tempfile
 import time
-import urllib.parse
-import urllib.request
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -124,7 +122,7 @@ class Builder:
         self.store = ImageStore(paths)
         self.cache = BuildCache(paths.builds, self.store)
         self.emit = events
-        self.puller = puller or _default_puller(paths)
+        self._puller = puller
         self._step_no = 0
         self.cached_steps = 0
         self.total_steps = 0
@@ -305,6 +303,12 @@ class Builder:
         for pos, inst in enumerate(body, start=2):
             await self._step(df, runs, run, pos, inst, context, meta, req)
         run.result = (run.state, run.key)
+
+    @property
+    def puller(self) -> Callable[[str], Image] | None:
+        if self._puller is None:
+            self._puller = _default_puller(self.paths)  # imported only when needed
+        return self._puller
 
     def _next_step(self) -> int:
         self._step_no += 1
@@ -659,6 +663,9 @@ class Builder:
 
     def _add_url(self, root: Path, inst: ins.Copy | ins.Add, url: str, workdir: str,
                  opts: CopyOptions, req: BuildRequest, dest_is_dir: bool) -> None:
+        import urllib.parse
+        import urllib.request
+
         if req.network == "none":
             raise InvalidInputError(f"ADD {url}: the build has no network (--network=none)")
         try:
