@@ -90,13 +90,46 @@ class Security:
 
 
 @dataclass(frozen=True, slots=True)
+class NetworkAttachment:
+    """A network a bridge-mode container joins when it starts (compose ``networks:``).
+    ``aliases`` are extra DNS names on that network (compose adds the service name);
+    the highest ``priority`` network holds the default route (``gw_priority``)."""
+
+    network: str                              # network name or id
+    aliases: tuple[str, ...] = ()
+    ipv4_address: str | None = None
+    ipv6_address: str | None = None
+    mac_address: str | None = None
+    priority: int = 0
+
+
+@dataclass(frozen=True, slots=True)
 class NetworkMode:
     """``bridge``: the runtime creates a netns handle before start and the network layer
-    wires it; ``none``: a fresh netns with only ``lo``; ``host``: the host's netns;
-    ``container``: join the netns of container ``target``."""
+    wires it (connecting ``attachments``, see ``runtime.network.hooks``); ``none``: a
+    fresh netns with only ``lo``; ``host``: the host's netns; ``container``: join the
+    netns of container ``target``."""
 
     kind: Literal["bridge", "none", "host", "container"] = "none"
     target: str | None = None
+    attachments: tuple[NetworkAttachment, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class PortSpec:
+    """One requested port publication (``ports:``/``-p``; parsed by
+    ``runtime.network.ports``).  ``host_port_min..host_port_max`` is the allowed host
+    port range; both ``None``: any free port."""
+
+    target: int
+    protocol: str = "tcp"
+    host_ip: str = ""                         # "" = every host address (and 127.0.0.1)
+    host_port_min: int | None = None
+    host_port_max: int | None = None
+
+    @property
+    def random(self) -> bool:
+        return self.host_port_min is None
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,6 +173,9 @@ class ContainerSpec:
     dns: tuple[str, ...] = ()
     dns_search: tuple[str, ...] = ()
     dns_options: tuple[str, ...] = ()
+    ports: tuple[PortSpec, ...] = ()          # published on the first attachment's network
+    expose: tuple[tuple[int, str], ...] = ()  # (port, protocol): image + ``expose``
+    publish_all: bool = False                 # -P: every exposed port to a random port
     shm_size: int = 64 * 1024 * 1024
     init: bool = False
     stop_signal: str = "SIGTERM"

@@ -65,6 +65,10 @@ def start(store: ContainerStore, cid: str, attach_fd: int = -1,
     run_dir = store.run_dir(cid)
     run_dir.mkdir(parents=True, exist_ok=True)
     bundle.etc_files(rec.spec, cid, cdir, netns)
+    if rec.spec.network.kind == "bridge":
+        from runtime.network.hooks import on_start as network_start  # veths, ports, DNS
+
+        network_start(store.paths, rec.id, rec.name, rec.spec, netns, cdir)
     from runtime.volumes.hooks import prepare_mounts  # host mounts of volumes, copy-up
 
     prepare_mounts(store.paths, rec.spec, cdir)

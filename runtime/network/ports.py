@@ -13,28 +13,16 @@ from dataclasses import dataclass
 from typing import Any
 
 from runtime.errors import InvalidInputError
+from runtime.spec import PortSpec
+
+__all__ = ["Binding", "PortSpec", "parse", "parse_expose", "parse_long", "parse_short",
+           "publish_all"]
 
 PROTOCOLS = ("tcp", "udp", "sctp")
 
 
 class BadPort(InvalidInputError):
     pass
-
-
-@dataclass(frozen=True, slots=True)
-class PortSpec:
-    """One requested publication.  ``host_port_min..host_port_max`` is the allowed host
-    port range (both ``None``: any free port)."""
-
-    target: int
-    protocol: str = "tcp"
-    host_ip: str = ""
-    host_port_min: int | None = None
-    host_port_max: int | None = None
-
-    @property
-    def random(self) -> bool:
-        return self.host_port_min is None
 
 
 def _port(text: str, what: str, spec: str) -> int:
