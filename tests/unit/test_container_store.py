@@ -88,10 +88,11 @@ def test_monitor_imports_stay_lean():
     import subprocess
     import sys
 
-    code = ("import sys; sys.path.insert(0, %r); import runtime.shim.monitor, "
+    code = (f"import sys; sys.path.insert(0, {str(Path.cwd())!r}); "
+            "import runtime.shim.monitor, "
             "runtime.shim.keeper, runtime.shim.logwriter, runtime.shim.cgroup; "
             "print(sorted({'re','enum','json','socket','signal','typing','dataclasses',"
-            "'pathlib','contextlib'} & set(sys.modules)))") % str(Path.cwd())
+            "'pathlib','contextlib'} & set(sys.modules)))")
     out = subprocess.run([sys.executable, "-I", "-S", "-c", code], capture_output=True,
                          text=True, check=True).stdout
     assert out.strip() == "[]"
