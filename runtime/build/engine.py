@@ -556,8 +556,10 @@ class Builder:
                              hint="Drop --mount (use COPY, or a cache-friendly step order).")
         cfg = state.config.get("config") or {}
         network = inst.network or req.network
-        if network not in ("default", "host", "none"):
+        if inst.network and inst.network not in ("default", "host", "none"):
             raise InvalidInputError(f"RUN --network={network}: expected default, host or none")
+        if network not in ("host", "none"):
+            network = "default"  # a named network (compose build.network): the default
         layers = self._layer_dirs(state)
         if not layers:
             raise BuildError("RUN needs a base image with a shell (the stage is FROM scratch "

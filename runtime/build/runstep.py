@@ -114,11 +114,13 @@ def run_in_container(paths: StatePaths, *, layers: list[Path], plan: RunPlan,
             except PycomposeError as e:
                 raise RunStepFailed(f"could not start the RUN container: {e.message}",
                                     "", 125, hint=e.hint) from None
+            if on_output is not None:  # stream the output while the step runs
+                for entry in rt.containers.logs(cid, follow=True):
+                    on_output(entry.data.decode("utf-8", "replace"))
             code = rt.containers.wait(cid)
+            # the complete output (streaming may miss lines written while it attached)
             output = "".join(e.data.decode("utf-8", "replace")
                              for e in rt.containers.logs(cid))
-            if on_output and output:
-                on_output(output)
             if code != 0:
                 raise RunStepFailed(f"process {list(plan.argv)!r} did not complete "
                                     f"successfully: exit code: {code}", output, code)
