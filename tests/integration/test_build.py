@@ -374,6 +374,24 @@ def test_cli_build_quiet_and_progress(state_paths, base, tmp_path, run_cli):
     assert "CACHED" in res.stderr
     hist = run_cli("image", "history", "cli:1")
     assert "RUN /bin/sh -c echo built-here" in hist.stdout
+    res = run_cli("image", "build", "-q", "-f", "-", str(ctx),
+                  input="FROM busybox:test\nLABEL from=stdin\n")
+    assert res.returncode == 0, res
+    inspect = json.loads(run_cli("image", "inspect", res.stdout.strip()).stdout)
+    assert inspect[0]["Config"]["Labels"] == {"from": "stdin"}
+
+
+def test_platform_and_missing_base_errors(state_paths, base, tmp_path):
+    from runtime.images.platform import host_platform
+
+    ctx = tmp_path / "ctx"
+    ctx.mkdir()
+    other = "linux/arm64" if host_platform().architecture != "arm64" else "linux/amd64"
+    with pytest.raises(PycomposeError, match=f"--platform={other}: this machine builds only"):
+        build(state_paths, ctx, f"FROM --platform={other} busybox:test\n")
+    mine = f"{host_platform().os}/{host_platform().architecture}"
+    res, _ = build(state_paths, ctx, f"FROM --platform={mine} busybox:test\n")
+    assert res.image.diff_ids
 
 
 def test_add_url_from_loopback_server(state_paths, base, rt, tmp_path):
@@ -454,3 +472,23 @@ def test_commit_captures_added_changed_deleted(state_paths, base, rt, tmp_path, 
     rt.containers.remove(cid, force=True)
     inspect = json.loads(run_cli("image", "inspect", "committed:2").stdout)
     assert "X=1" in inspect[0]["Config"]["Env"]
+
+
+def test_independent_stages_run_concurrently(state_paths, base, tmp_path):
+    """Stage `server` waits for a TCP message that only stage `client` sends: with the
+    stages built one after the other this deadlocks (and the RUN times out)."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    ctx = tmp_path / "ctx"
+    ctx.mkdir()
+    df = ("FROM busybox:test AS server\nARG PORT\n"
+          "RUN timeout 30 nc -l -p $PORT > /got || true; grep -q ping /got\n"
+          "FROM busybox:test AS client\nARG PORT\n"
+          "RUN for i in $(seq 100); do echo ping | nc 127.0.0.1 $PORT && exit 0; "
+          "sleep 0.2; done; exit 1\n"
+          "FROM scratch\nCOPY --from=server /got /got\nCOPY --from=client /bin/busybox /bb\n")
+    res, _ = build(state_paths, ctx, df, network="host", build_args={"PORT": str(port)})
+    assert len(res.image.diff_ids) == 2
