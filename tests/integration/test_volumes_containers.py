@@ -11,23 +11,13 @@ from pathlib import Path
 import pytest
 
 from runtime.errors import ConflictError
-from runtime.spec import RootFS, Security
+from runtime.spec import RootFS
 from runtime.volumes import mounts as M
 from runtime.volumes import secrets as S
 from runtime.volumes.hooks import remove_anonymous_volumes
 from runtime.volumes.store import VolumeStore
 from tests.conftest import needs_root
-from tests.integration.helpers import output
-from tests.integration.helpers import spec as _spec
-
-# main currently fails to load the default seccomp profile after pivot_root (shim imports
-# runtime.security.seccomp_default lazily); volumes do not depend on seccomp.
-UNCONFINED = Security(seccomp="unconfined")
-
-
-def spec(image, *args, **kw):
-    kw.setdefault("security", UNCONFINED)
-    return _spec(image, *args, **kw)
+from tests.integration.helpers import output, spec
 
 pytestmark = [pytest.mark.integration, needs_root]
 
