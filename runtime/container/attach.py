@@ -8,14 +8,13 @@ changes are forwarded on SIGWINCH.
 
 from __future__ import annotations
 
-import json
 import os
 import select
 import signal
 import socket
 from contextlib import contextmanager
 
-from runtime.shim import frames
+from runtime.shim import frames, minijson
 
 
 def socketpair() -> tuple[socket.socket, socket.socket]:
@@ -31,7 +30,7 @@ def connect(path: str) -> socket.socket:
 
 def hello(sock: socket.socket, stdin: bool, stream: bool = True,
           stdin_once: bool = True) -> None:
-    sock.sendall(frames.pack(frames.HELLO, json.dumps(
+    sock.sendall(frames.pack(frames.HELLO, minijson.dumps(
         {"stdin": stdin, "stream": stream, "stdin_once": stdin_once}).encode()))
 
 
@@ -107,7 +106,7 @@ def stream(sock: socket.socket, stdin_fd: int | None, out_fd: int, err_fd: int,
                         elif kind == frames.STDERR:
                             _write_all(err_fd, payload)
                         elif kind == frames.EXIT:
-                            code = int(json.loads(payload).get("exit_code", 0))
+                            code = int(minijson.loads(payload).get("exit_code", 0))  # type: ignore[union-attr]
                             if not wait_eof:
                                 return code
     finally:

@@ -9,7 +9,6 @@ graph stays tiny and the plan can be unit-tested without root.
 from __future__ import annotations
 
 import os
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +35,8 @@ def find_init_binary() -> str:
     for cand in INIT_CANDIDATES:
         if os.access(cand, os.X_OK):
             return cand
+    import shutil
+
     found = shutil.which("tini-static") or shutil.which("catatonit")
     if found:
         return found
@@ -153,7 +154,9 @@ def build(spec: ContainerSpec, cid: str, cdir: Path, run_dir: Path, name_file: P
         "auto_remove": spec.auto_remove,
         "stop_signal": spec.stop_signal,
         "remove": {"dirs": [str(cdir), str(run_dir)], "files": [str(name_file)],
-                   "netns": netns if netns not in ("new", "host") else None},
+                   "netns": netns if netns not in ("new", "host") and spec.network.kind
+                   == "bridge" else None,
+                   "root": str(name_file.parent.parent), "run_dir": str(run_dir.parent.parent)},
     }
     if not spec.process.args:
         raise InvalidInputError("no command specified",

@@ -75,3 +75,11 @@ def _release_network(store: ContainerStore, cid: str) -> None:
         finally:
             nets.close()
     netns.delete(netns.handle_path(store.paths.run_dir, cid))
+
+
+def remove_after_exit(root: str, run_dir: str, cid: str) -> None:
+    """``--rm`` of a container with network endpoints, run by its shim after the exit."""
+    from runtime.paths import StatePaths
+
+    store = ContainerStore(StatePaths.resolve(root, run_dir))
+    remove(store, cid)

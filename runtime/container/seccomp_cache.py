@@ -8,21 +8,24 @@ the CLI side and the init stage just loads the bytes (``seccomp_load_bpf``).
 
 from __future__ import annotations
 
-import hashlib
-import json
 import os
 from pathlib import Path
 
-from runtime.fsutil import atomic_write_bytes
-
 
 def _key(profile: str, caps: list[str]) -> str:
-    ident: dict = {"profile": profile, "caps": sorted(caps), "uname": list(os.uname())[2:],
-                   "v": 1}
+    """``<profile>-<caps mask>-<kernel>-<arch>``: readable, and no hashlib on the
+    default path (custom profiles add a digest of their path, size and mtime)."""
+    from runtime.security.capabilities import to_mask
+
+    u = os.uname()
+    name = "default"
     if profile not in ("default", ""):
+        import hashlib
+
         st = os.stat(profile)
-        ident["file"] = [os.path.abspath(profile), st.st_size, st.st_mtime_ns]
-    return hashlib.sha256(json.dumps(ident, sort_keys=True).encode()).hexdigest()[:32]
+        ident = f"{os.path.abspath(profile)}:{st.st_size}:{st.st_mtime_ns}".encode()
+        name = "custom-" + hashlib.sha256(ident).hexdigest()[:16]
+    return f"{name}-{to_mask(caps):x}-{u.release}-{u.machine}-v1"
 
 
 def compiled(cache_dir: Path, profile: str, caps: list[str]) -> str:
@@ -40,5 +43,8 @@ def compiled(cache_dir: Path, profile: str, caps: list[str]) -> str:
         bpf = f.export_bpf()
     finally:
         f.close()
-    atomic_write_bytes(path, bpf)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_bytes(bpf)
+    os.replace(tmp, path)
     return str(path)

@@ -7,7 +7,6 @@ container's command has exec'd, or ``{"error": ..., "code": 125|126|127}``.
 
 from __future__ import annotations
 
-import json
 import os
 import select
 import sys
@@ -17,6 +16,7 @@ from runtime.container import bundle, statefile
 from runtime.container.status import Status
 from runtime.container.store import ContainerStore
 from runtime.errors import ConflictError, ExitCode, RuntimeFailure
+from runtime.shim import minijson
 from runtime.shim.trace import mark
 
 SHIM_TIMEOUT = 60.0
@@ -69,14 +69,15 @@ def start(store: ContainerStore, cid: str, attach_fd: int = -1,
         from runtime.network.hooks import on_start as network_start  # veths, ports, DNS
 
         network_start(store.paths, rec.id, rec.name, rec.spec, netns, cdir)
-    from runtime.volumes.hooks import prepare_mounts  # host mounts of volumes, copy-up
+    if any(m.type == "volume" for m in rec.spec.mounts):
+        from runtime.volumes.hooks import prepare_mounts  # host mounts of volumes, copy-up
 
-    prepare_mounts(store.paths, rec.spec, cdir)
+        prepare_mounts(store.paths, rec.spec, cdir)
     plan = bundle.build(rec.spec, cid, cdir, run_dir, store.name_file(rec.name), netns,
                         console_size, seccomp_cache=store.paths.root / "cache" / "seccomp")
     plan["cgroup"] = create_cgroup(rec)
     # Derived data, rebuilt on every start: atomic, not fsync'd.
-    bundle.atomic_write_bytes(cdir / "bundle.json", json.dumps(plan).encode())
+    bundle.atomic_write_bytes(cdir / "bundle.json", minijson.dumps(plan).encode())
     statefile.update(str(cdir), stop_requested=False, error="")
     return spawn_shim(cdir, attach_fd, rec.spec.process.tty, rec.spec.process.stdin_open)
 
@@ -145,6 +146,6 @@ def _read_report(fd: int) -> dict:
     if not data:
         return {}
     try:
-        return json.loads(data)
+        return minijson.loads(data)  # type: ignore[return-value]
     except ValueError:
         return {"error": f"garbled shim report: {data[:200]!r}"}

@@ -18,9 +18,7 @@ reported as running (unsupervised), a dead one as exited (code 255).
 from __future__ import annotations
 
 import os
-import random
 import re
-import secrets
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -29,8 +27,8 @@ from runtime.container import statefile
 from runtime.container.codec import spec_from_dict
 from runtime.container.status import Status
 from runtime.errors import ConflictError, InvalidInputError, NotFoundError
-from runtime.fsutil import atomic_write_json, read_json
 from runtime.paths import StatePaths
+from runtime.shim import minijson
 from runtime.spec import ContainerSpec
 
 ID_RE = re.compile(r"^[0-9a-f]{64}$")
@@ -94,14 +92,18 @@ class ContainerStore:
                 and (p / "config.json").is_file()]
 
     def new_id(self) -> str:
-        return secrets.token_hex(32)
+        return os.urandom(32).hex()
 
     def random_name(self) -> str:
-        for _ in range(100):
-            name = f"{random.choice(_ADJ)}_{random.choice(_NOUN)}"
+        """Docker-style ``adjective_scientist`` (``secrets``/``random`` cost imports)."""
+        for attempt in range(100):
+            r = int.from_bytes(os.urandom(4), "big")
+            name = f"{_ADJ[r % len(_ADJ)]}_{_NOUN[(r >> 8) % len(_NOUN)]}"
+            if attempt > 50:
+                name += str(r % 1000)
             if not (self.names / name).exists():
                 return name
-        return f"{random.choice(_ADJ)}_{random.choice(_NOUN)}{random.randint(1, 999)}"
+        return f"container_{os.urandom(6).hex()}"
 
     def reserve_name(self, name: str, cid: str) -> None:
         if not NAME_RE.match(name):
@@ -147,13 +149,16 @@ class ContainerStore:
     def save_config(self, cid: str, name: str, created: str, spec: ContainerSpec) -> None:
         from runtime.container.codec import to_dict
 
-        atomic_write_json(self.dir(cid) / "config.json",
-                          {"id": cid, "name": name, "created": created, "spec": to_dict(spec)})
+        path = self.dir(cid) / "config.json"
+        tmp = path.with_name(".config.json.tmp")
+        tmp.write_bytes(minijson.dumps({"id": cid, "name": name, "created": created,
+                                        "spec": to_dict(spec)}).encode())
+        os.replace(tmp, path)   # atomic; written once, at create
 
     def load(self, cid: str) -> Record:
         d = self.dir(cid)
         try:
-            cfg = read_json(d / "config.json")
+            cfg = minijson.loads((d / "config.json").read_bytes())
         except FileNotFoundError:
             raise NotFoundError(f"no such container: {cid}") from None
         state = self._reconcile(str(d), statefile.read(str(d)))

@@ -411,20 +411,57 @@ class Monitor:
         mark("monitor.finished")
 
     def _remove(self) -> None:
-        """``--rm``: in a child, so the cleanup's imports never live in the monitor."""
-        pid = os.fork()
-        if pid == 0:
-            code = 0
-            try:
-                from runtime.kernel import kernel
-                from runtime.shim import cleanup
+        """``--rm``.  Plain containers are removed right here (files only, no imports);
+        a bridge-networked one needs the network layer (pyroute2, from the full
+        environment), so a regular ``python`` runs the normal removal, as podman runs
+        its exit command."""
+        r = self.b.get("remove") or {}
+        if r.get("netns"):
+            import sys
 
-                cleanup.remove_container(kernel(), self.b)
-            except BaseException:
-                code = 1
-            finally:
-                os._exit(code)
-        os.waitpid(pid, 0)
+            pid = os.fork()
+            if pid == 0:
+                try:
+                    code = ("import sys;sys.path.insert(0,sys.argv[1]);"
+                            "from runtime.container.delete import remove_after_exit;"
+                            "remove_after_exit(*sys.argv[2:])")
+                    os.execv(sys.executable, [sys.executable, "-c", code, sys.path[0],
+                                              r["root"], r["run_dir"], self.b["id"]])
+                finally:
+                    os._exit(127)
+            os.waitpid(pid, 0)
+            return
+        for path in r.get("files", ()):
+            try:
+                os.unlink(path)
+            except FileNotFoundError:
+                pass
+        for d in r.get("dirs", ()):
+            rmtree(d)
+
+
+def rmtree(path: str) -> None:
+    """``shutil.rmtree`` without importing shutil (fnmatch, re ...)."""
+    if not os.path.isdir(path):
+        return
+    # Each directory fd is only valid while fwalk is suspended on it: no list().
+    for _, dirs, files, dfd in os.fwalk(path, topdown=False):
+        for name in files:
+            try:
+                os.unlink(name, dir_fd=dfd)
+            except FileNotFoundError:
+                pass
+        for name in dirs:
+            try:
+                os.rmdir(name, dir_fd=dfd)
+            except NotADirectoryError:       # a symlink to a directory
+                os.unlink(name, dir_fd=dfd)
+            except FileNotFoundError:
+                pass
+    try:
+        os.rmdir(path)
+    except FileNotFoundError:
+        pass
 
 
 def load_bundle(cdir: str) -> dict:
