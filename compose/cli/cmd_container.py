@@ -74,7 +74,17 @@ def _run_options(f):
         click.option("--sysctl", multiple=True, help="Sysctl options (key=value)."),
         click.option("--network", "--net", "network", default="none", show_default=True,
                      help="Connect a container to a network: none, host, bridge, "
-                     "container:NAME."),
+                     "container:NAME or a network's name."),
+        click.option("--network-alias", multiple=True, help="Add a network-scoped alias."),
+        click.option("--ip", help="IPv4 address on the network."),
+        click.option("--ip6", help="IPv6 address on the network."),
+        click.option("--mac-address", help="MAC address on the network."),
+        click.option("-p", "--publish", multiple=True,
+                     help="Publish a container's port(s) to the host "
+                     "([ip:][hostPort:]containerPort[/proto])."),
+        click.option("-P", "--publish-all", is_flag=True,
+                     help="Publish all exposed ports to random host ports."),
+        click.option("--expose", multiple=True, help="Expose a port or a range of ports."),
         click.option("--restart", default="no", show_default=True,
                      help="Restart policy: no, always, on-failure[:N], unless-stopped."),
         click.option("--stop-signal", help="Signal to stop the container."),
@@ -289,6 +299,36 @@ def prune(ctx: click.Context, force: bool) -> None:
 
 
 # ---- inspection --------------------------------------------------------------------------------
+@container.command("port")
+@click.argument("ref", metavar="CONTAINER")
+@click.argument("private", required=False, metavar="[PRIVATE_PORT[/PROTO]]")
+@click.pass_context
+def port(ctx: click.Context, ref: str, private: str | None) -> None:
+    """List port mappings or a specific mapping for the container."""
+    from runtime.errors import NotFoundError, UsageError
+    from runtime.network.api import Networks
+
+    rt = _runtime(ctx)
+    cid = rt.containers.resolve(ref)
+    number, proto = None, None
+    if private:
+        p, _, proto = private.partition("/")
+        try:
+            number = int(p)
+        except ValueError:
+            raise UsageError(f"invalid port {private!r}", hint="PORT or PORT/PROTO") from None
+    nets = Networks(rt.paths)
+    bindings = [b for b in nets.port(cid, number, proto or None) if ":" not in b.container_ip]
+    if private and not bindings:
+        raise NotFoundError(f"no public port '{private}' published for {ref}")
+    for b in bindings:
+        if private:
+            host = b.host_ip or "0.0.0.0"
+            click.echo(f"{host}:{b.host_port}")
+        else:
+            click.echo(b.display())
+
+
 @container.command("inspect")
 @click.option("-f", "--format", "fmt", help="Go-template-like path, e.g. {{.State.Status}}.")
 @click.argument("containers", nargs=-1, required=True)

@@ -162,6 +162,13 @@ class RunOptions:
     ulimit: tuple[str, ...] = ()
     sysctl: tuple[str, ...] = ()
     network: str = "none"
+    publish: tuple[str, ...] = ()
+    publish_all: bool = False
+    expose: tuple[str, ...] = ()
+    network_alias: tuple[str, ...] = ()
+    ip: str | None = None
+    ip6: str | None = None
+    mac_address: str | None = None
     restart: str = "no"
     stop_signal: str | None = None
     stop_timeout: int | None = None
@@ -195,13 +202,36 @@ def _security(o: RunOptions) -> tuple[bool, str]:
     return nnp, seccomp
 
 
-def _network(value: str) -> NetworkMode:
+def _network(value: str, o: RunOptions | None = None) -> NetworkMode:
+    """``none``/``host``/``bridge`` (a netns with only lo)/``container:NAME``, or the name
+    of a pycompose network: bridge mode attached to it (``--network-alias``, ``--ip``,
+    ``--ip6``, ``--mac-address`` apply to that attachment)."""
     if value in ("none", "host", "bridge"):
         return NetworkMode(value)  # type: ignore[arg-type]
     if value.startswith("container:"):
         return NetworkMode("container", value.split(":", 1)[1])
+    if value and "/" not in value:
+        from runtime.spec import NetworkAttachment
+
+        return NetworkMode("bridge", attachments=(NetworkAttachment(
+            value, aliases=o.network_alias if o else (), ipv4_address=o.ip if o else None,
+            ipv6_address=o.ip6 if o else None,
+            mac_address=o.mac_address if o else None),))
     raise UsageError(f"unsupported --network {value!r} for `container run`",
-                     hint="none, host, bridge or container:NAME")
+                     hint="none, host, bridge, container:NAME or a network name")
+
+
+def _ports(o: RunOptions, cfg: dict[str, Any]) -> dict[str, Any]:
+    """``-p``/``-P``/``--expose`` -> ContainerSpec fields (exposed = image + --expose)."""
+    from runtime.network.ports import parse, parse_expose
+
+    if (o.publish or o.publish_all) and not _network(o.network, o).attachments:
+        raise UsageError("publishing ports needs a network",
+                         hint="create one (pycompose network create NAME) and pass "
+                              "--network NAME")
+    exposed = parse_expose([*(cfg.get("ExposedPorts") or {}), *o.expose])
+    return {"ports": tuple(parse(list(o.publish))), "expose": tuple(exposed),
+            "publish_all": o.publish_all}
 
 
 def build_spec(o: RunOptions, image_ref: str, image_id: str, layers: tuple[Path, ...],
@@ -266,7 +296,7 @@ def build_spec(o: RunOptions, image_ref: str, image_id: str, layers: tuple[Path,
                           no_new_privileges=nnp, seccomp=seccomp,
                           read_only_rootfs=o.read_only, sysctls=tuple(sysctls),
                           ulimits=tuple(parse_ulimit(u) for u in o.ulimit)),
-        network=_network(o.network),
+        network=_network(o.network, o), **_ports(o, cfg),
         extra_hosts=tuple(hosts), dns=o.dns, dns_search=o.dns_search,
         dns_options=o.dns_option,
         shm_size=parse_size(o.shm_size) if o.shm_size else 64 << 20,

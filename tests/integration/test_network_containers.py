@@ -120,3 +120,40 @@ def test_published_port_from_loopback_and_cleanup(rt, busybox, nets, state_paths
     assert not nets.inspect("web")["Containers"]
     nets.remove("web")
     assert set(os.listdir("/sys/class/net")) == links_before
+
+
+def test_container_run_publish_flags_and_port_command(run_cli, busybox, state_paths):
+    assert run_cli("network", "create", "clinet").returncode == 0
+    try:
+        r = run_cli("container", "run", "-d", "--name", "pweb", "--network", "clinet",
+                    "--network-alias", "web", "-p", "127.0.0.1::80", "--expose", "81/udp",
+                    "-P", str(busybox), "sh", "-c",
+                    "echo listening; nc -ll -p 80 -e /bin/echo via-cli")
+        assert r.returncode == 0, r
+        r = run_cli("container", "port", "pweb")
+        assert r.returncode == 0, r
+        lines = sorted(r.stdout.splitlines())
+        assert len(lines) == 2 and lines[0].startswith("80/tcp -> 127.0.0.1:") \
+            and lines[1].startswith("81/udp -> 0.0.0.0:"), lines
+        addr = run_cli("container", "port", "pweb", "80/tcp").stdout.strip()
+        host, port = addr.rsplit(":", 1)
+        assert host == "127.0.0.1"
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                with socket.create_connection((host, int(port)), timeout=2) as s:
+                    assert s.recv(100).startswith(b"via-cli")
+                    break
+            except (ConnectionError, TimeoutError):
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.1)
+        r = run_cli("container", "port", "pweb", "9999")
+        assert r.returncode == 4 and "no public port" in r.stderr
+        r = run_cli("container", "run", "-p", "80", str(busybox), "true")
+        assert r.returncode == 2 and "needs a network" in r.stderr
+        doc = json.loads(run_cli("container", "inspect", "pweb").stdout)[0]
+        assert doc["NetworkSettings"]["Networks"]["clinet"]["Aliases"] == ["web"]
+    finally:
+        run_cli("container", "rm", "-f", "pweb")
+        assert run_cli("network", "rm", "clinet").returncode == 0
