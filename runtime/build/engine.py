@@ -32,7 +32,7 @@ from runtime.build.dockerfile import parse_dockerfile
 from runtime.build.dockerignore import load_matcher
 from runtime.build.events import BuildEvent, EventSink, ignore
 from runtime.build.expand import expand_heredoc, expand_instruction
-from runtime.build.layerdiff import write_layer_tar
+from runtime.build.layerdiff import RUNTIME_MOUNTPOINTS, write_layer_tar
 from runtime.build.overlay import workspace
 from runtime.build.rootfs import clean_abs, lookup_user, makedirs
 from runtime.errors import InvalidInputError, NotFoundError, PycomposeError, RuntimeFailure
@@ -67,6 +67,7 @@ class BuildRequest:
     pull: bool = False
     labels: Mapping[str, str] = field(default_factory=dict)
     network: str = "default"                # default | host | none
+    secrets: Mapping[str, Path] = field(default_factory=dict)  # RUN --mount=type=secret
     extra_hosts: tuple[tuple[str, str], ...] = ()
     shm_size: int | None = None
 
@@ -222,6 +223,12 @@ class Builder:
             for inst in st.instructions:
                 if isinstance(inst, ins.Copy) and inst.from_:
                     refs.append(expand_instruction(inst, lookup, df.escape).from_ or "")  # type: ignore[attr-defined]
+                elif isinstance(inst, ins.Run) and inst.mounts:
+                    from runtime.build.runmounts import parse_mount
+
+                    for text in inst.mounts:
+                        with contextlib.suppress(PycomposeError):  # reported by the step
+                            refs.append(parse_mount(text).from_ or "")
             for ref in refs:
                 dep = self._stage_ref(df, ref, before=st.index)
                 if dep is not None:
@@ -373,9 +380,25 @@ class Builder:
         extra = ""
         env: list[str] = []
         src_state: StepState | None = None
+        mount_sources: dict[str, StepState] = {}
         if isinstance(expanded, ins.Run):
             env = self._run_env(run)
             extra = expanded.network or req.network
+            from runtime.build.runmounts import parse_mount
+
+            for text in expanded.mounts:
+                try:
+                    m = parse_mount(text)
+                except PycomposeError as e:
+                    raise _step_error(df, inst, e) from None
+                if m.type == "bind" and m.from_ and m.from_ not in mount_sources:
+                    mount_sources[m.from_], src_key = await self._copy_source(df, runs, run,
+                                                                              m.from_)
+                    extra += "\0from:" + src_key
+                elif m.type == "bind" and not m.from_:
+                    # a context bind mount: its content decides what RUN does
+                    extra += "\0" + await anyio.to_thread.run_sync(
+                        sources_digest, context, [m.source or "."])
         elif isinstance(expanded, ins.Copy) and expanded.from_:
             src_state, src_key = await self._copy_source(df, runs, run, expanded.from_)
             extra = "from:" + src_key
@@ -403,7 +426,7 @@ class Builder:
             if fs_step:
                 new_state = await anyio.to_thread.run_sync(
                     self._fs_step, run, expanded, inst, context, req, env, shell, src_state,
-                    step)
+                    step, mount_sources)
             else:
                 new_state = self._meta_step(run.state, expanded, shell, run.cmd_set)
         except PycomposeError as e:
@@ -507,11 +530,13 @@ class Builder:
 
     def _fs_step(self, run: _StageRun, inst: ins.Instruction, raw: ins.Instruction,
                  context: BuildContext, req: BuildRequest, env: list[str],
-                 shell: list[str], src_state: StepState | None, step: int) -> StepState:
+                 shell: list[str], src_state: StepState | None, step: int,
+                 mount_sources: dict[str, StepState] | None = None) -> StepState:
         state = run.state
         cfg = state.config.get("config") or {}
         if isinstance(inst, ins.Run):
-            return self._run_step(state, inst, req, env, shell, step)
+            return self._run_step(state, inst, req, env, shell, step, context,
+                                  mount_sources or {})
         tmp = self.paths.builds / "tmp"
         with workspace(tmp, self._layer_dirs(state)) as ws:
             config = dict(state.config)
@@ -532,12 +557,14 @@ class Builder:
             return self._commit_upper(StepState(config, state.layers), ws.upper, created_by)
 
     def _commit_upper(self, state: StepState, upper: Path, created_by: str,
-                      comment: str = "buildkit.dockerfile.v0", **hist: str) -> StepState:
-        """The upper dir as a new layer on top of ``state`` (no layer when empty)."""
+                      comment: str = "buildkit.dockerfile.v0",
+                      mountpoints: tuple[str, ...] = (), **hist: str) -> StepState:
+        """The upper dir as a new layer on top of ``state`` (no layer when empty).
+        ``mountpoints``: extra paths the runtime created only to mount something."""
         tmp = self.paths.builds / "tmp"
         tmp.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryFile(dir=tmp) as f:
-            count = write_layer_tar(upper, f)
+            count = write_layer_tar(upper, f, (*RUNTIME_MOUNTPOINTS, *mountpoints))
             if count == 0:
                 return _with_history(state, created_by, empty=True, comment=comment, **hist)
             f.seek(0)
@@ -548,12 +575,10 @@ class Builder:
                              empty=False, comment=comment, **hist)
 
     def _run_step(self, state: StepState, inst: ins.Run, req: BuildRequest, env: list[str],
-                  shell: list[str], step: int) -> StepState:
+                  shell: list[str], step: int, context: BuildContext,
+                  mount_sources: dict[str, StepState]) -> StepState:
         from runtime.build.runstep import RunStepFailed, plan_run, run_in_container
 
-        if inst.mounts:
-            raise BuildError("RUN --mount is not supported yet",
-                             hint="Drop --mount (use COPY, or a cache-friendly step order).")
         cfg = state.config.get("config") or {}
         network = inst.network or req.network
         if inst.network and inst.network not in ("default", "host", "none"):
@@ -569,21 +594,77 @@ class Builder:
         plan = plan_run(inst, shell)
         created_by = _created_by(inst, shell)
 
-        def collect(upper: Path) -> StepState:
-            return self._commit_upper(state, upper, created_by)
-
         def output(text: str) -> None:
             self.emit(BuildEvent("output", step, text=text))
 
-        try:
-            new_state, _ = run_in_container(
-                self.paths, layers=layers, plan=plan, env=env, cwd=workdir,
-                user=cfg.get("User", ""), network=network, extra_hosts=req.extra_hosts,
-                shm_size=req.shm_size, collect=collect, on_output=output)
-        except RunStepFailed as e:
-            raise BuildError(e.message + ("\n" + e.output.rstrip() if e.output else ""),
-                             hint=e.hint) from None
+        with contextlib.ExitStack() as stack:
+            mounts = self._run_mounts(stack, inst, req, context, mount_sources)
+            points: set[str] = set()
+            for m in mounts:
+                parts = m.target.strip("/").split("/")
+                points.update("/".join(parts[: i + 1]) for i in range(len(parts)))
+
+            def collect(upper: Path) -> StepState:
+                return self._commit_upper(state, upper, created_by,
+                                          mountpoints=tuple(sorted(points)))
+
+            try:
+                new_state, _ = run_in_container(
+                    self.paths, layers=layers, plan=plan, env=env, cwd=workdir,
+                    user=cfg.get("User", ""), network=network, extra_hosts=req.extra_hosts,
+                    shm_size=req.shm_size, collect=collect, on_output=output,
+                    mounts=tuple(mounts))
+            except RunStepFailed as e:
+                raise BuildError(e.message + ("\n" + e.output.rstrip() if e.output else ""),
+                                 hint=e.hint) from None
         return new_state  # type: ignore[return-value]
+
+    def _run_mounts(self, stack: contextlib.ExitStack, inst: ins.Run, req: BuildRequest,
+                    context: BuildContext, sources: dict[str, StepState]) -> list[Any]:
+        """runtime Mounts for ``RUN --mount`` (see runtime/build/runmounts.py)."""
+        from runtime.build.rootfs import resolve
+        from runtime.build.runmounts import cache_dir_name, parse_mount
+        from runtime.spec import Mount
+
+        out: list[Any] = []
+        for text in inst.mounts:
+            m = parse_mount(text)
+            if m.type == "tmpfs":
+                out.append(Mount(type="tmpfs", target=m.target, tmpfs_size=m.size))
+            elif m.type == "cache":
+                d = self.paths.builds / "cache-mounts" / cache_dir_name(m)
+                if not d.is_dir():
+                    d.mkdir(parents=True, mode=0o755)
+                    os.chown(d, m.uid, m.gid)
+                    os.chmod(d, m.mode if m.mode is not None else 0o755)
+                out.append(Mount(type="bind", target=m.target, source=str(d)))
+            elif m.type == "secret":
+                src = req.secrets.get(m.id)
+                if src is None or not Path(src).is_file():
+                    if m.required:
+                        raise InvalidInputError(f"secret {m.id!r} is required but was not "
+                                                "given", hint="Pass it with the build's "
+                                                "secrets (compose build.secrets).")
+                    continue
+                out.append(Mount(type="bind", target=m.target, source=str(src),
+                                 read_only=True))
+            else:  # bind
+                if m.from_:
+                    ws = stack.enter_context(workspace(self.paths.builds / "tmp",
+                                                       self._layer_dirs(sources[m.from_])))
+                    root = ws.root
+                else:
+                    root = context.root
+                src = resolve(root, m.source or "/")
+                if not src.exists():
+                    raise InvalidInputError(f"RUN --mount: source {m.source!r} not found")
+                if not m.readonly and not m.from_:
+                    # rw on the context: writes go to a throw-away overlay, never the context
+                    ws = stack.enter_context(workspace(self.paths.builds / "tmp", [src]))
+                    src = ws.root
+                out.append(Mount(type="bind", target=m.target, source=str(src),
+                                 read_only=m.readonly))
+        return out
 
     def _copy_step(self, root: Path, inst: ins.Copy | ins.Add, cfg: dict[str, Any],
                    context: BuildContext, src_state: StepState | None,

@@ -26,8 +26,8 @@ OPAQUE_XATTRS = ("trusted.overlay.opaque", "user.overlay.opaque")
 KEEP_XATTR_PREFIXES = ("user.", "security.capability")
 # Mount points the container runtime creates for every RUN step; left out of the layer
 # when they are empty (a file or dir that is only a mount point, not the step's work).
-RUNTIME_MOUNTPOINTS = ("etc/hosts", "etc/hostname", "etc/resolv.conf", "proc", "sys", "dev",
-                       "dev/shm", "dev/pts", "dev/mqueue", ".pycompose-init")
+RUNTIME_MOUNTPOINTS = ("etc", "etc/hosts", "etc/hostname", "etc/resolv.conf", "proc", "sys",
+                       "dev", "dev/shm", "dev/pts", "dev/mqueue", ".pycompose-init")
 
 
 def _xattrs(path: str) -> dict[str, bytes]:
@@ -48,12 +48,19 @@ def _is_whiteout(st: os.stat_result) -> bool:
     return stat.S_ISCHR(st.st_mode) and st.st_rdev == 0
 
 
-def _is_empty_mountpoint(full: str, st: os.stat_result) -> bool:
+def _only_mountpoints(rel: str, full: str, st: os.stat_result, skip: set[str]) -> bool:
+    """Is ``rel`` an empty file/dir the runtime made as a mount point (a dir counts when
+    everything in it is such a mount point too)?"""
+    if rel not in skip:
+        return False
     if stat.S_ISREG(st.st_mode):
         return st.st_size == 0
     if stat.S_ISDIR(st.st_mode):
         try:
-            return not os.listdir(full)
+            with os.scandir(full) as it:
+                return all(_only_mountpoints(f"{rel}/{e.name}", e.path,
+                                             e.stat(follow_symlinks=False), skip)
+                           for e in it)
         except OSError:
             return False
     return False
@@ -138,7 +145,7 @@ def write_layer_tar(upper: Path, out: BinaryIO,
             for e in entries:
                 rel = f"{rel_dir}/{e.name}" if rel_dir else e.name
                 st = e.stat(follow_symlinks=False)
-                if rel in skip and not _is_whiteout(st) and _is_empty_mountpoint(e.path, st):
+                if rel in skip and _only_mountpoints(rel, e.path, st, skip):
                     continue
                 add(rel, e.path, st)
                 if stat.S_ISDIR(st.st_mode):

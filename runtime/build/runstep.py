@@ -87,7 +87,8 @@ def run_in_container(paths: StatePaths, *, layers: list[Path], plan: RunPlan,
                      extra_hosts: tuple[tuple[str, str], ...] = (),
                      shm_size: int | None = None,
                      collect: Callable[[Path], object],
-                     on_output: Callable[[str], None] | None = None) -> tuple[object, str]:
+                     on_output: Callable[[str], None] | None = None,
+                     mounts: tuple = ()) -> tuple[object, str]:
     """Run ``plan`` over ``layers``; on success call ``collect(upper_dir)`` before the
     container is removed and return (its result, output).  Raises RunStepFailed."""
     from runtime.api import Runtime
@@ -95,7 +96,7 @@ def run_in_container(paths: StatePaths, *, layers: list[Path], plan: RunPlan,
 
     rt = Runtime(paths)
     kind = build_network_kind(network)
-    with _script_mounts(paths.builds / "tmp", plan.script_files) as mounts:
+    with _script_mounts(paths.builds / "tmp", plan.script_files) as script_mounts:
         spec_kw = {}
         if shm_size:
             spec_kw["shm_size"] = shm_size
@@ -103,7 +104,7 @@ def run_in_container(paths: StatePaths, *, layers: list[Path], plan: RunPlan,
             image="<build>", image_id="", rootfs=RootFS(tuple(layers)),
             process=Process(args=plan.argv, env=tuple(env), cwd=cwd or "/", user=user),
             name=f"pycompose-build-{secrets.token_hex(6)}",
-            labels=((BUILD_LABEL, "run"),), mounts=tuple(mounts),
+            labels=((BUILD_LABEL, "run"),), mounts=(*script_mounts, *mounts),
             network=NetworkMode(kind=kind), extra_hosts=extra_hosts, **spec_kw)
         cid = rt.containers.create(spec)
         try:

@@ -492,3 +492,41 @@ def test_independent_stages_run_concurrently(state_paths, base, tmp_path):
           "FROM scratch\nCOPY --from=server /got /got\nCOPY --from=client /bin/busybox /bb\n")
     res, _ = build(state_paths, ctx, df, network="host", build_args={"PORT": str(port)})
     assert len(res.image.diff_ids) == 2
+
+
+def test_run_mounts_cache_secret_bind_tmpfs(state_paths, base, rt, tmp_path):
+    ctx = tmp_path / "ctx"
+    (ctx / "src").mkdir(parents=True)
+    (ctx / "src" / "input.txt").write_text("from-context\n")
+    secret = tmp_path / "token.txt"
+    secret.write_text("s3cr3t\n")
+    df = ("FROM busybox:test AS tools\nRUN echo from-stage > /tool.txt\n"
+          "FROM busybox:test\n"
+          "RUN --mount=type=cache,target=/cache echo run >> /cache/runs && "
+          "wc -l < /cache/runs > /cache-count\n"
+          "RUN --mount=type=secret,id=token cat /run/secrets/token > /dev/null && "
+          "test \"$(cat /run/secrets/token)\" = s3cr3t && echo secret-ok > /secret-ok\n"
+          "RUN --mount=type=bind,source=src,target=/mnt/src "
+          "--mount=type=bind,from=tools,source=/tool.txt,target=/mnt/tool "
+          "--mount=type=tmpfs,target=/scratch "
+          "cat /mnt/src/input.txt /mnt/tool > /mounted && touch /scratch/x\n")
+    res, _ = build(state_paths, ctx, df, secrets={"token": secret})
+    _code, out = run_image(rt, res.image, "/bin/sh", "-c",
+                          "cat /cache-count /secret-ok /mounted; ls -A /scratch /cache "
+                          "/run/secrets 2>&1; true")
+    lines = out.splitlines()
+    assert lines[:4] == ["1", "secret-ok", "from-context", "from-stage"]
+    assert "/cache: No such file or directory" in out
+    assert "/run/secrets: No such file or directory" in out
+    # nothing of the secret or of the mount points reached a layer
+    for d in res.image.layer_dirs()[:-1]:
+        assert not (d / "run" / "secrets").exists() and not (d / "cache").exists()
+    # the cache mount persists across builds (and --no-cache reruns the step)
+    res2, _ = build(state_paths, ctx, df, secrets={"token": secret}, no_cache=True)
+    assert run_image(rt, res2.image, "cat", "/cache-count") == (0, "2\n")
+    with pytest.raises(PycomposeError, match="secret 'token' is required"):
+        build(state_paths, ctx, "FROM busybox:test\n"
+                                "RUN --mount=type=secret,id=token,required=true true\n")
+    with pytest.raises(PycomposeError, match=r"Dockerfile:2: .*type=ssh is not supported"):
+        build(state_paths, ctx, "FROM busybox:test\nRUN --mount=type=ssh true\n")
+    _no_leftovers(state_paths)
