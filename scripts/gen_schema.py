@@ -219,7 +219,8 @@ SERVICE = obj({
     }, ext=False),
     "cap_add": list_of(STR),
     "cap_drop": list_of(STR),
-    "cgroup": {"type": "string", "enum": ["host", "private"]},
+    # compose-go also normalizes `cgroup: service:x` into a dependency
+    "cgroup": {"type": "string", "pattern": "^(host|private|service:.+)$"},
     "cgroup_parent": STR,
     "command": REF("command"),
     "configs": REF("file_refs"),
@@ -419,7 +420,7 @@ SCHEMA: dict[str, Any] = {
         "version": STR,
         "name": STR,
         "include": list_of(INCLUDE),
-        "services": named_map(SERVICE),
+        "services": named_map({**SERVICE, "type": ["object", "null"]}),
         "networks": named_map(NETWORK),
         "volumes": named_map(VOLUME),
         "secrets": named_map(SECRET),

@@ -20,6 +20,9 @@ VERSION = "0.1.0"
 # name -> "module:attribute"; modules are imported only when the command runs.
 COMMANDS: dict[str, tuple[str, str]] = {
     "version": ("compose.cli.cmd_version:version", "Show the pycompose version information"),
+    "config": ("compose.cli.cmd_config:config",
+               "Parse, resolve and render the compose file in canonical format"),
+    "graph": ("compose.cli.cmd_graph:graph", "Print the service dependency graph"),
     "network": ("compose.cli.cmd_network:network", "Manage networks"),
     "image": ("compose.cli.cmd_image:image", "Manage images"),
     "rmi": ("compose.cli.cmd_image:rmi", "Remove one or more images"),

@@ -1,0 +1,74 @@
+"""``pycompose config``: validate the project and print it in canonical form."""
+
+from __future__ import annotations
+
+import click
+
+
+def _warn(messages) -> None:
+    for m in messages:
+        click.echo(f"WARN: {m}", err=True)
+
+
+@click.command("config")
+@click.argument("services", nargs=-1)
+@click.option("--format", "fmt", type=click.Choice(["yaml", "json"]), default="yaml",
+              show_default=True, help="Output format.")
+@click.option("-q", "--quiet", is_flag=True, help="Only validate the configuration.")
+@click.option("--services", "list_services", is_flag=True, help="Print the service names.")
+@click.option("--volumes", "list_volumes", is_flag=True, help="Print the volume names.")
+@click.option("--networks", "list_networks", is_flag=True, help="Print the network names.")
+@click.option("--profiles", "list_profiles", is_flag=True, help="Print the profile names.")
+@click.option("--images", "list_images", is_flag=True, help="Print the image names.")
+@click.option("--hash", "hash_of", metavar="SERVICES",
+              help='Print the config hash of services ("*" for all, or a comma list).')
+@click.option("--no-interpolate", is_flag=True, help="Don't interpolate variables.")
+@click.option("--no-consistency", is_flag=True,
+              help="Don't check references and that services have an image or build.")
+@click.option("-o", "--output", metavar="FILE", help="Write to FILE instead of stdout.")
+@click.pass_obj
+def config(g, services: tuple[str, ...], fmt: str, quiet: bool, list_services: bool,
+           list_volumes: bool, list_networks: bool, list_profiles: bool, list_images: bool,
+           hash_of: str | None, no_interpolate: bool, no_consistency: bool,
+           output: str | None) -> None:
+    """Parse, resolve and render the compose file in canonical format."""
+    from compose.loader import options_from_globals
+    from compose.project_loader import load_project, select_services
+
+    options = options_from_globals(g, interpolate=not no_interpolate)
+    project = load_project(options, services, consistency=not no_consistency)
+    _warn(project.warnings)
+    if quiet:
+        return
+    if services:
+        project = select_services(project, services)
+    if list_services:
+        text = "".join(f"{n}\n" for n in project.services)
+    elif list_volumes:
+        text = "".join(f"{n}\n" for n in project.volumes)
+    elif list_networks:
+        text = "".join(f"{n}\n" for n in project.networks)
+    elif list_profiles:
+        text = "".join(f"{n}\n" for n in project.all_profiles())
+    elif list_images:
+        text = "".join(f"{s.image or f'{project.name}-{n}'}\n"
+                       for n, s in project.services.items())
+    elif hash_of is not None:
+        from compose.model.serialize import config_hash
+
+        names = list(project.services) if hash_of.strip() == "*" else \
+            [n.strip() for n in hash_of.split(",") if n.strip()]
+        text = "".join(f"{n} {config_hash(project.service(n))}\n" for n in names)
+    else:
+        from compose.model.serialize import project_dict, to_json, to_yaml
+
+        doc = project_dict(project)
+        text = to_json(doc) if fmt == "json" else to_yaml(doc)
+    if output:
+        from pathlib import Path
+
+        from runtime.fsutil import atomic_write_bytes
+
+        atomic_write_bytes(Path(output), text.encode())
+    else:
+        click.echo(text, nl=False)
