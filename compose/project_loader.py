@@ -41,12 +41,14 @@ def schema_issues(data: Any, positions: Any = None, *, use_cache: bool = True
 
 
 def _schema_paths(issues: Sequence[ConfigIssue]) -> list[tuple]:
-    """The subtrees (top-level entry or service) that the schema rejected."""
+    """The subtrees the schema rejected: a service attribute, or a top-level entry."""
     out = []
     for i in issues:
         parts = i.path.replace("[", ".").replace("]", "").split(".")
-        if len(parts) >= 2 and parts[0] in ("services", "networks", "volumes", "secrets",
-                                            "configs", "models"):
+        if len(parts) >= 3 and parts[0] == "services":
+            out.append(tuple(parts[:3]))
+        elif len(parts) >= 2 and parts[0] in ("services", "networks", "volumes", "secrets",
+                                              "configs", "models"):
             out.append((parts[0], parts[1]))
         else:
             out.append((parts[0],) if parts[0] else ())
@@ -89,7 +91,10 @@ def build_project(data: Mapping[str, Any], positions: Any = None, *, project_nam
     project = apply_profiles(project, profiles, services)
     project = dataclasses.replace(project, files=tuple(files), warnings=tuple(warns),
                                   environment=dict(environment or {}))
-    issues += check_project(project, consistency=consistency)
+    broken = {f"services.{s[1]}" for s in skip if len(s) >= 2 and s[0] == "services"}
+    issues += [i for i in check_project(project, consistency=consistency)
+               # "no image" because the schema rejected `image:` was already said
+               if not (i.path in broken and "neither an image" in i.message)]
     if issues:
         raise ConfigError(issues)
     return project

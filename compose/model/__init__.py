@@ -5,8 +5,8 @@ Build one with :func:`compose.project_loader.load_project`."""
 from compose.model.types import (
     Build,
     Config,
-    Deploy,
     DependsOn,
+    Deploy,
     Healthcheck,
     Logging,
     Network,
@@ -21,6 +21,21 @@ from compose.model.types import (
     Volume,
 )
 
-__all__ = ["Build", "Config", "Deploy", "DependsOn", "Healthcheck", "Logging", "Network",
-           "Port", "Project", "Resources", "Secret", "Service", "ServiceNetwork",
-           "ServiceVolume", "Ulimit", "Volume"]
+__all__ = [
+    "Build",
+    "Config",
+    "DependsOn",
+    "Deploy",
+    "Healthcheck",
+    "Logging",
+    "Network",
+    "Port",
+    "Project",
+    "Resources",
+    "Secret",
+    "Service",
+    "ServiceNetwork",
+    "ServiceVolume",
+    "Ulimit",
+    "Volume",
+]

@@ -225,6 +225,8 @@ class Builder:
     def service(self, name: str, s: Mapping[str, Any]) -> T.Service:
         p: Path = ("services", name)
         kw: dict[str, Any] = {"name": name, "pos": self.pos(p)}
+        if self.skip:  # attributes the schema rejected are left out (reported once)
+            s = {k: v for k, v in s.items() if not self.skipped((*p, k))}
         g = s.get
 
         def conv(key: str, fn: Callable[[Any], Any]) -> Any:
@@ -330,23 +332,25 @@ class Builder:
     def env_files(self, value: Any, path: Path) -> tuple[T.EnvFile, ...]:
         if value is None:
             return ()
-        items = value if isinstance(value, list) else [value]
+        items = list(enumerate(value)) if isinstance(value, list) else [(None, value)]
         out = []
-        for i, item in enumerate(items):
+        for i, item in items:
+            ip = path if i is None else (*path, i)
             if isinstance(item, dict):
-                req = self.conv(P.to_bool, item.get("required"), (*path, i, "required"))
+                req = self.conv(P.to_bool, item.get("required"), (*ip, "required"))
                 out.append(T.EnvFile(path=self.path_abs(str(item.get("path"))) or "",
-                                     required=req is not False, format=item.get("format")))
+                                     required=req is not False, format=item.get("format"),
+                                     where=ip))
             else:
-                out.append(T.EnvFile(path=self.path_abs(str(item)) or ""))
+                out.append(T.EnvFile(path=self.path_abs(str(item)) or "", where=ip))
         return tuple(out)
 
     def environment(self, env_files: tuple[T.EnvFile, ...], value: Any,
                     path: Path) -> Mapping[str, str | None]:
         env: dict[str, str | None] = {}
         if self.read_env_files:
-            for i, ef in enumerate(env_files):
-                env.update(self.read_env_file(ef, (*path[:-1], "env_file", i)))
+            for ef in env_files:
+                env.update(self.read_env_file(ef, ef.where))
         for k, v in self.kv(value, path).items():
             env[k] = self.env.get(k) if v is None else v
         return T.frozen_map(env)
@@ -365,7 +369,7 @@ class Builder:
             from compose.loader.dotenv import read_dotenv
 
             return dict(read_dotenv(ef.path, self.env.get))
-        except Exception as e:  # noqa: BLE001 - any parse error becomes a located issue
+        except Exception as e:
             self.err(path, f"cannot read env file {ef.path}: {e}")
             return {}
 

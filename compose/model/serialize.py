@@ -19,7 +19,7 @@ from compose.model.units import format_duration
 
 _DURATIONS = {"interval", "timeout", "start_period", "start_interval", "stop_grace_period",
               "delay", "window", "monitor", "pull_refresh_after"}
-_SKIP = {"pos", "via", "key"}
+_SKIP = {"pos", "via", "key", "where"}
 _KEEP_EMPTY = {"command", "entrypoint"}
 _RAW = {"develop", "blkio_config", "credential_spec", "provider", "gpus", "models",
         "placement"}

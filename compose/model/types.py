@@ -50,10 +50,6 @@ class FrozenMap(Mapping[str, Any]):
 EMPTY: Mapping[str, Any] = FrozenMap()
 
 
-def _pos() -> Any:
-    return field(default=None, compare=False, repr=False, kw_only=True)
-
-
 def frozen_map(d: Mapping[str, Any] | None) -> Mapping[str, Any]:
     if isinstance(d, FrozenMap):
         return d
@@ -71,7 +67,7 @@ class Port:
     mode: str = "ingress"
     app_protocol: str | None = None
     name: str | None = None
-    pos: Pos | None = _pos()
+    pos: Pos | None = field(default=None, compare=False, repr=False, kw_only=True)
 
     def published_range(self) -> tuple[int, int] | None:
         if not self.published:
@@ -114,7 +110,7 @@ class ServiceVolume:
     volume: VolumeOptions | None = None
     tmpfs: TmpfsOptions | None = None
     image_subpath: str | None = None
-    pos: Pos | None = _pos()
+    pos: Pos | None = field(default=None, compare=False, repr=False, kw_only=True)
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,7 +121,7 @@ class DependsOn:
     restart: bool = False
     via: str = "depends_on"   # or the key that implied it: links, volumes_from,
                               # network_mode, ipc, pid, uts, cgroup
-    pos: Pos | None = _pos()
+    pos: Pos | None = field(default=None, compare=False, repr=False, kw_only=True)
 
     @property
     def implicit(self) -> bool:
@@ -141,7 +137,7 @@ class Healthcheck:
     start_interval: float | None = None
     retries: int | None = None
     disable: bool = False
-    pos: Pos | None = _pos()
+    pos: Pos | None = field(default=None, compare=False, repr=False, kw_only=True)
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,7 +151,7 @@ class ServiceNetwork:
     driver_opts: Mapping[str, str] = EMPTY
     priority: int | None = None
     gw_priority: int | None = None
-    pos: Pos | None = _pos()
+    pos: Pos | None = field(default=None, compare=False, repr=False, kw_only=True)
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,7 +163,7 @@ class FileRef:
     uid: str | None = None
     gid: str | None = None
     mode: int | None = None
-    pos: Pos | None = _pos()
+    pos: Pos | None = field(default=None, compare=False, repr=False, kw_only=True)
 
 
 @dataclass(frozen=True, slots=True)
@@ -195,6 +191,7 @@ class EnvFile:
     path: str              # absolute
     required: bool = True
     format: str | None = None
+    where: tuple = field(default=(), compare=False, repr=False)  # path in the file
 
 
 @dataclass(frozen=True, slots=True)
@@ -291,7 +288,7 @@ class Build:
     entitlements: tuple[str, ...] = ()
     provenance: str | None = None
     sbom: str | None = None
-    pos: Pos | None = _pos()
+    pos: Pos | None = field(default=None, compare=False, repr=False, kw_only=True)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -400,7 +397,7 @@ class Service:
     gpus: Any = None
     models: Mapping[str, Any] = EMPTY
     extensions: Mapping[str, Any] = EMPTY   # x-* keys
-    pos: Pos | None = _pos()
+    pos: Pos | None = field(default=None, compare=False, repr=False, kw_only=True)
 
     @property
     def replicas(self) -> int:
@@ -444,7 +441,7 @@ class Network:
     enable_ipv6: bool | None = None
     attachable: bool = False
     labels: Mapping[str, str] = EMPTY
-    pos: Pos | None = _pos()
+    pos: Pos | None = field(default=None, compare=False, repr=False, kw_only=True)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -455,7 +452,7 @@ class Volume:
     driver_opts: Mapping[str, str] = EMPTY
     external: bool = False
     labels: Mapping[str, str] = EMPTY
-    pos: Pos | None = _pos()
+    pos: Pos | None = field(default=None, compare=False, repr=False, kw_only=True)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -473,7 +470,7 @@ class Secret:
     driver: str | None = None
     driver_opts: Mapping[str, str] = EMPTY
     template_driver: str | None = None
-    pos: Pos | None = _pos()
+    pos: Pos | None = field(default=None, compare=False, repr=False, kw_only=True)
 
 
 Config = Secret
@@ -486,7 +483,7 @@ class Model:
     name: str | None = None
     context_size: int | None = None
     runtime_flags: tuple[str, ...] = ()
-    pos: Pos | None = _pos()
+    pos: Pos | None = field(default=None, compare=False, repr=False, kw_only=True)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -76,7 +76,9 @@ def _drop_interpolation_string(types: list[str]) -> list[str]:
     """We accept a string where a number/boolean is expected only because values may
     come from interpolation: do not advertise it ("must be an integer" is what the user
     needs to read)."""
-    if len(types) == 2 and "string" in types and any(
+    # the lenient types are written number-first (["integer", "string"]); a genuine
+    # union is written string-first (["string", "number"]) and is spelled in full
+    if len(types) == 2 and types[1] == "string" and any(
             x in types for x in ("integer", "number", "boolean")):
         return [x for x in types if x != "string"]
     return types
@@ -166,7 +168,7 @@ class SchemaValidator:
         for sub in err.context or ():
             branches.setdefault(sub.schema_path[0], []).append(sub)
         shape_ok: list[list[Any]] = []
-        for idx, subs in sorted(branches.items()):
+        for _idx, subs in sorted(branches.items()):
             root_type_fail = any(s.validator == "type" and not s.relative_path for s in subs)
             if not root_type_fail:
                 shape_ok.append(subs)

@@ -19,7 +19,7 @@ import difflib
 from collections.abc import Iterable, Mapping, Sequence
 
 from compose.errors import ConfigIssue, Pos
-from compose.model.types import Project, Service
+from compose.model.types import Project
 
 
 def _hint(name: str, known: Iterable[str]) -> str | None:
@@ -70,13 +70,14 @@ def check_references(project: Project) -> list[ConfigIssue]:
         for dep_name, dep in svc.depends_on.items():
             if dep_name in services:
                 continue
-            what = "depends on" if not dep.implicit else f"refers to (by {dep.via})"
+            via = f" (by {dep.via})" if dep.implicit else ""
             where = f"{base}.depends_on.{dep_name}" if not dep.implicit else f"{base}.{dep.via}"
             if dep_name in disabled:
                 if dep.required:
                     issues.append(_issue(
                         dep.pos, where,
-                        f"service {name!r} {what} service {dep_name!r}, which is disabled "
+                        f"service {name!r} depends on service {dep_name!r}{via}, which is "
+                        "disabled "
                         f"by its profiles ({', '.join(disabled[dep_name].profiles)})",
                         "enable the profile with --profile, or mark the dependency "
                         "`required: false`"))
@@ -84,7 +85,8 @@ def check_references(project: Project) -> list[ConfigIssue]:
             if not dep.required:
                 continue
             issues.append(_issue(dep.pos, where,
-                                 f"service {name!r} {what} undefined service {dep_name!r}",
+                                 f"service {name!r} depends on undefined service "
+                                 f"{dep_name!r}{via}",
                                  _hint(dep_name, services)))
         for net_name, net in svc.networks.items():
             if net_name not in project.networks:
@@ -194,5 +196,7 @@ def check_project(project: Project, *, consistency: bool = True) -> list[ConfigI
     if consistency:
         issues += check_references(project)
         issues += check_cycles(project)
-        # compose-go does not check this; the engine would fail at `up`
-        return issues
+        # compose-go does not check this (the engine would fail at `up`), and its test
+        # corpus has a project publishing one port twice: part of "consistency"
+        issues += check_ports(project)
+    return issues
