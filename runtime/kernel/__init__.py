@@ -14,12 +14,10 @@ pidfd_open pidfd_send_signal openat2 mknod seccomp_load_bpf`` plus the helpers i
 
 from __future__ import annotations
 
-from typing import Any
-
-_KERNEL: Any = None
+_KERNEL = None
 
 
-def kernel() -> Any:
+def kernel():
     """The process-wide real kernel (imports ctypes on first use)."""
     global _KERNEL
     if _KERNEL is None:

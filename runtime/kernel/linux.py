@@ -10,7 +10,6 @@ from __future__ import annotations
 import ctypes
 import errno
 import os
-import platform
 
 from runtime.errors import KernelError
 from runtime.kernel import consts as C
@@ -46,7 +45,7 @@ _sys_openat2.argtypes = [ctypes.c_long, ctypes.c_int, ctypes.c_char_p, ctypes.c_
 _sys_pivot_root = _libc["syscall"]
 _sys_pivot_root.restype = ctypes.c_long
 _sys_pivot_root.argtypes = [ctypes.c_long, ctypes.c_char_p, ctypes.c_char_p]
-_SYSNO = C.SYSCALLS.get(platform.machine(), C.SYSCALLS["x86_64"])
+_SYSNO = C.SYSCALLS.get(os.uname().machine, C.SYSCALLS["x86_64"])
 
 
 class _SockFprog(ctypes.Structure):

@@ -15,20 +15,19 @@ seen by the shim as EOF on the close-on-exec ``execw`` pipe.
 
 from __future__ import annotations
 
+import _signal as signal
+import _socket
 import errno
 import fcntl
-import json
 import os
 import resource
-import signal
-import socket
 import struct
 
 # Everything is imported up front: after pivot_root the host's files are out of reach.
 from runtime.errors import KernelError
 from runtime.kernel import consts as C
 from runtime.kernel.paths import fd_path, mkdirs_in_root, mkfile_in_root, open_in_root
-from runtime.shim import security
+from runtime.shim import minijson, security
 from runtime.shim.users import resolve_user
 
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -58,7 +57,7 @@ def run(k, b: dict, sock, execw: int, stdio: tuple[int, int, int], tty: bool) ->
         msg = sock.recv(65536)
         if not msg:
             os._exit(125)  # the shim died before "go"
-        go = json.loads(msg)
+        go = minijson.loads(msg)
         setup(k, b, go, stdio, tty, sock, execw)
     except StageError as e:
         code = e.code
@@ -83,7 +82,7 @@ def _step(e: BaseException) -> str:
 
 def _report(sock, msg: dict) -> None:
     try:
-        sock.send(json.dumps(msg).encode()[:60000])
+        sock.send(minijson.dumps(msg).encode()[:60000])
     except OSError:
         pass
 
@@ -155,7 +154,7 @@ def _namespaces(k, b: dict) -> None:
 
 def _loopback_up() -> None:
     """``ip link set lo up`` with one ioctl (SIOCSIFFLAGS), no netlink needed."""
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s = _socket.socket(_socket.AF_INET, _socket.SOCK_DGRAM)
     try:
         ifr = struct.pack("16sH14x", b"lo", 0)
         flags = struct.unpack("16sH14x", fcntl.ioctl(s, 0x8913, ifr))[1]  # SIOCGIFFLAGS

@@ -105,3 +105,25 @@ def test_network_none_has_only_loopback(rt, busybox):
     _, out, _ = run(rt, busybox, "sh", "-c", "ls /sys/class/net; ping -c1 -W1 127.0.0.1 "
                        ">/dev/null && echo lo-ok")
     assert out.split() == ["lo", "lo-ok"]
+
+
+def test_memory_limit_oom_kill_is_reported(rt, busybox):
+    from runtime.spec import Resources
+
+    code, _, _ = run(rt, busybox, "sh", "-c",
+                     "x=$(head -c 200000000 /dev/zero | tr '\\0' a); echo survived",
+                     resources=Resources(memory=32 << 20, memory_swap=32 << 20))
+    assert code == 137
+    cid = rt.containers.list(all=True)[0].record.id
+    assert rt.containers.inspect(cid)["State"]["OOMKilled"] is True
+
+
+def test_pids_limit_stops_a_fork_bomb(rt, busybox):
+    from runtime.spec import Resources
+
+    _, out, err = run(rt, busybox, "sh", "-c",
+                      "i=0; while [ $i -lt 60 ]; do sleep 5 & i=$((i+1)); done 2>/dev/null; "
+                      "echo started $(jobs -p | wc -l)",
+                      resources=Resources(pids_limit=20))
+    started = int(out.split()[-1]) if out.strip() else 0
+    assert started < 20
