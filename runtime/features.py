@@ -203,7 +203,24 @@ def _network() -> list[Feature]:
                                       else None)
         out.append(Feature(f"binary.{tool}", path is not None, path or "not on PATH",
                            "" if path else what))
+    out.append(_nat_backend())
     return out
+
+
+def _nat_backend() -> Feature:
+    """Which NAT backend bridge networks use (``runtime.network.api.nat_backend``)."""
+    if os.geteuid() != 0:
+        return Feature("nat.backend", True, "not probed (needs root)")
+    from runtime.network.nat import detect
+
+    backend = detect()
+    if backend == "proxy":
+        return Feature("nat.backend", False, "proxy (userland: neither nft nor iptables works)",
+                       "kernel NAT for published ports (a userland proxy serves them) and "
+                       "outbound access from bridge networks")
+    how = {"nft": "nftables, table inet pycompose", "iptables": "iptables, PYCOMPOSE-* chains"}
+    return Feature("nat.backend", True, f"{backend} ({how[backend]})",
+                   extra={"backend": backend})
 
 
 def _init_binary() -> Feature:

@@ -216,25 +216,37 @@ def prune(ctx: click.Context, force: bool, filters: tuple[str, ...]) -> None:
             click.echo(name)
 
 
-def _container_netns(ctx: click.Context, ref: str, netns_path: str | None) -> tuple[str, str]:
-    """(container id, netns handle) of a running container.
+def _container_netns(ctx: click.Context, ref: str, netns_path: str | None
+                     ) -> tuple[str, str, str | None]:
+    """(container id, netns handle, container name) of a running container.
 
-    The runtime keeps a netns handle per bridge-mode container at
-    ``<run_dir>/netns/<id>`` (``runtime.network.netns.handle_path``); a unique id
-    prefix selects it.  ``--netns`` names a handle directly.
+    Bridge-mode containers keep a netns handle at ``<run_dir>/netns/<id>``
+    (``runtime.network.netns.handle_path``); ``ref`` is a container name, id or unique
+    id prefix.  ``--netns`` names a handle directly (tests, debugging).
     """
     from runtime.network import netns
 
     if netns_path:
-        return ref, netns_path
+        return ref, netns_path, None
     paths = ctx.find_root().obj.state_paths()
-    d = paths.run_dir / "netns"
-    names = [p.name for p in d.iterdir()] if d.is_dir() else []
-    hits = [n for n in names if n == ref] or [n for n in names if n.startswith(ref)]
-    if len(hits) != 1 or not netns.is_handle(d / hits[0]):
+    cid, name = ref, None
+    try:
+        from runtime.container.store import ContainerStore
+
+        store = ContainerStore(paths)
+        cid = store.resolve(ref)
+        name = store.load(cid).name
+    except (ImportError, NotFoundError):
+        d = paths.run_dir / "netns"
+        hits = [p.name for p in d.iterdir() if p.name.startswith(ref)] if d.is_dir() else []
+        if len(hits) == 1:
+            cid = hits[0]
+    handle = netns.handle_path(paths.run_dir, cid)
+    if not netns.is_handle(handle):
         raise NotFoundError(f"no running container {ref} with a network namespace",
-                            hint="start the container first (pycompose ps)")
-    return hits[0], str(d / hits[0])
+                            hint="start the container first; containers with --network "
+                                 "host/none/container: cannot be connected")
+    return cid, str(handle), name
 
 
 @network.command("connect")
@@ -251,10 +263,10 @@ def connect(ctx: click.Context, network_name: str, container: str, aliases: tupl
             ip: str | None, ip6: str | None, mac_address: str | None, gw_priority: int,
             netns_path: str | None) -> None:
     """Connect a running container to a network."""
-    cid, path = _container_netns(ctx, container, netns_path)
+    cid, path, name = _container_netns(ctx, container, netns_path)
     nets = _networks(ctx)
     try:
-        nets.connect(network_name, cid, path, name=container if container != cid else None,
+        nets.connect(network_name, cid, path, name=name,
                      aliases=aliases, ipv4_address=ip, ipv6_address=ip6, mac=mac_address,
                      priority=gw_priority)
     finally:

@@ -157,3 +157,28 @@ def test_container_run_publish_flags_and_port_command(run_cli, busybox, state_pa
     finally:
         run_cli("container", "rm", "-f", "pweb")
         assert run_cli("network", "rm", "clinet").returncode == 0
+
+
+def test_network_connect_a_running_container_by_name(run_cli, busybox, state_paths):
+    assert run_cli("network", "create", "later").returncode == 0
+    try:
+        r = run_cli("container", "run", "-d", "--name", "late", "--network", "bridge",
+                    str(busybox), "sleep", "300")
+        assert r.returncode == 0, r
+        cid = r.stdout.strip().splitlines()[-1]
+        r = run_cli("network", "connect", "--alias", "lateweb", "later", "late")
+        assert r.returncode == 0, r
+        doc = json.loads(run_cli("network", "inspect", "later").stdout)[0]
+        (ep,) = doc["Containers"].values()
+        assert ep["Name"] == "late" and ep["Aliases"] == ["lateweb"]
+        handle = state_paths.run_dir / "netns" / cid
+        import subprocess
+
+        out = subprocess.run(["nsenter", f"--net={handle}", "ip", "-o", "addr", "show",
+                              "eth0"], capture_output=True, text=True).stdout
+        assert ep["IPv4Address"] in out
+        assert run_cli("network", "disconnect", "later", "late").returncode == 0
+        assert not json.loads(run_cli("network", "inspect", "later").stdout)[0]["Containers"]
+    finally:
+        run_cli("container", "rm", "-f", "late")
+        assert run_cli("network", "rm", "later").returncode == 0
