@@ -121,7 +121,7 @@ def test_memory_limit_oom_kill_is_reported(rt, busybox):
 def test_pids_limit_stops_a_fork_bomb(rt, busybox):
     from runtime.spec import Resources
 
-    _, out, err = run(rt, busybox, "sh", "-c",
+    _, out, _ = run(rt, busybox, "sh", "-c",
                       "i=0; while [ $i -lt 60 ]; do sleep 5 & i=$((i+1)); done 2>/dev/null; "
                       "echo started $(jobs -p | wc -l)",
                       resources=Resources(pids_limit=20))
