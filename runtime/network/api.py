@@ -164,10 +164,16 @@ class Networks:
                     old = write_sysctl(key, val)
                     if old is not None and key not in saved:
                         saved[key] = old
-            self.store.save_host({"backend": backend, "sysctl": saved})
+            new_host = {"backend": backend, "sysctl": saved,
+                        "ip_tables_before": host.get("ip_tables_before")}
+            if backend == "iptables" and not host:
+                new_host["ip_tables_before"] = nat.ip_tables_present()
+            self.store.save_host(new_host)
             nat.apply(backend, self._ruleset())
         else:
             nat.apply(backend, nat.Ruleset(tag=self.tag))
+            if backend == "iptables":
+                nat.drop_tables_we_created(host.get("ip_tables_before"))
             from runtime.network.netlink import write_sysctl
 
             # Forwarding goes back to what it was only when no pycompose bridge of any

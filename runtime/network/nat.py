@@ -261,6 +261,33 @@ def apply(backend: str, rs: Ruleset) -> None:
         _run(["iptables-restore", "--noflush"], iptables_script(rs, present))
 
 
+def ip_tables_present() -> list[str] | None:
+    """The ``ip`` family nf_tables tables that exist (iptables-nft creates ``nat`` and
+    ``filter`` on first use); None when that cannot be known (no nft, legacy iptables)."""
+    if shutil.which("nft") is None:
+        return None
+    res = subprocess.run(["nft", "list", "tables", "ip"], capture_output=True, text=True)
+    if res.returncode != 0:
+        return None
+    return [line.split()[-1] for line in res.stdout.splitlines() if line.startswith("table")]
+
+
+def drop_tables_we_created(before: list[str] | None) -> None:
+    """After the iptables backend's last teardown: delete the ``ip nat``/``ip filter``
+    tables iptables-nft created for us, if they were absent before and hold no rule of
+    anyone (so the host's ruleset is exactly as it was)."""
+    now = ip_tables_present()
+    if before is None or now is None:
+        return
+    for table in ("nat", "filter"):
+        if table in before or table not in now:
+            continue
+        listing = subprocess.run(["iptables-save", "-t", table], capture_output=True,
+                                 text=True).stdout
+        if not any(line.startswith("-A ") for line in listing.splitlines()):
+            subprocess.run(["nft", "delete", "table", "ip", table], capture_output=True)
+
+
 def rules_present(backend: str, tag: str = "") -> bool:
     """True when rules of this state root are installed (tests, ``system check``)."""
     rs = Ruleset(tag=tag)

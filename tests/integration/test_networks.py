@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -153,7 +154,13 @@ class Env:
 
 
 @pytest.fixture
-def env(state_paths):
+def env(state_paths, request, monkeypatch):
+    backend = getattr(request, "param", None)
+    if backend:
+        tool = {"nft": "nft", "iptables": "iptables-restore"}.get(backend)
+        if tool and not shutil.which(tool):
+            pytest.skip(f"{tool} not installed")
+        monkeypatch.setenv("PYCOMPOSE_NAT", backend)
     e = Env(state_paths)
     try:
         yield e
@@ -214,6 +221,7 @@ def test_scaled_service_resolves_to_all_replicas_and_follows_removal(env):
     assert not supervise.alive(dns_proc)
 
 
+@pytest.mark.parametrize("env", ["nft", "iptables"], indirect=True)
 def test_internal_network_has_no_route_out_and_outbound_nat_works(env):
     outside, outside_ip = env.outside_host()
     env.serve(outside, "tcp", 7100, "outside")
@@ -235,6 +243,7 @@ def test_internal_network_has_no_route_out_and_outbound_nat_works(env):
     assert client(ci, "tcp", outside_ip, 7100).startswith("ERROR")
 
 
+@pytest.mark.parametrize("env", ["nft", "iptables"], indirect=True)
 def test_two_networks_cannot_reach_each_other(env):
     env.nets.create("proj1_default")
     env.nets.create("proj2_default")
@@ -251,6 +260,7 @@ def test_two_networks_cannot_reach_each_other(env):
     assert lookup(a, "b", gw_a) == []
 
 
+@pytest.mark.parametrize("env", ["nft", "iptables"], indirect=True)
 def test_published_tcp_and_udp_answer_on_loopback_and_via_host(env):
     env.nets.create("pub")
     other = env.nets.create("other")
