@@ -94,6 +94,45 @@ class Containers:
         return read_logs(self.store, self.resolve(ref), tail=tail, since=since, until=until,
                          follow=follow)
 
+    # ---- exec ------------------------------------------------------------------------
+    def exec(self, ref: str, args: list[str] | tuple[str, ...], *, user: str | None = None,
+             workdir: str | None = None, env: tuple[str, ...] | list[str] = (),
+             tty: bool = False, stdin: bool | bytes = False, detach: bool = False,
+             privileged: bool = False, timeout: float | None = None):
+        """Run ``args`` in the running container and collect its output.
+
+        Returns :class:`runtime.container.exec.ExecResult` ``(exit_code, stdout,
+        stderr)``; 126/127 (message in ``stderr``) when the command cannot be run, as
+        Docker.  ``stdin``: bytes to feed (``True`` = empty input, ``False`` = /dev/null).
+        ``tty``: a pty from the container's devpts (output arrives in ``stdout``).
+        ``detach``: return once the command has started (exit code 0).  ``timeout``:
+        SIGKILL the command after that many seconds (``timed_out`` is set).
+        """
+        from runtime.container import exec as ex
+
+        plan = ex.build_plan(self.store, self.resolve(ref), args, user=user, workdir=workdir,
+                             env=env, tty=tty, privileged=privileged)
+        data = stdin if isinstance(stdin, bytes) else (b"" if stdin else None)
+        return ex.run_captured(plan, data, timeout=timeout, detach=detach)
+
+    def exec_attached(self, ref: str, args: list[str] | tuple[str, ...], *,
+                      user: str | None = None, workdir: str | None = None,
+                      env: tuple[str, ...] | list[str] = (), tty: bool = False,
+                      stdin_fd: int | None = None, stdout_fd: int = 1, stderr_fd: int = 2,
+                      privileged: bool = False) -> int:
+        """Interactive exec on the caller's fds (the CLI's ``exec``); returns the exit
+        code.  With ``tty`` and a terminal on ``stdin_fd``: raw mode, the terminal's size
+        and its changes, Ctrl-C to the command."""
+        from runtime.container import exec as ex
+        from runtime.container.attach import terminal_size
+
+        size = terminal_size(stdin_fd) if tty and stdin_fd is not None else None
+        if tty and size is None:
+            size = terminal_size(stdout_fd)
+        plan = ex.build_plan(self.store, self.resolve(ref), args, user=user, workdir=workdir,
+                             env=env, tty=tty, privileged=privileged, console_size=size)
+        return ex.run_attached(plan, stdin_fd, stdout_fd, stderr_fd)
+
     def attach_socket(self, ref: str) -> str:
         return str(self.store.run_dir(self.resolve(ref)) / "attach.sock")
 

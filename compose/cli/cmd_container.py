@@ -39,6 +39,16 @@ def container() -> None:
 
 container.add_lazy("commit", "compose.cli.cmd_build:commit",
                    "Create a new image from a container's changes.")
+for _name, _attr, _help in (
+        ("exec", "exec_", "Execute a command in a running container."),
+        ("attach", "attach", "Attach local standard input, output, and error streams to "
+         "a running container."),
+        ("top", "top", "Display the running processes of a container."),
+        ("stats", "stats", "Display a live stream of container(s) resource usage."),
+        ("pause", "pause", "Pause all processes within one or more containers."),
+        ("unpause", "unpause", "Unpause all processes within one or more containers."),
+        ("cp", "cp", "Copy files/folders between a container and the local filesystem.")):
+    container.add_lazy(_name, f"compose.cli.cmd_interact:{_attr}", _help)
 
 
 # ---- run / create -----------------------------------------------------------------------

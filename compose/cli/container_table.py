@@ -53,7 +53,9 @@ def status_text(state: dict, now: float | None = None) -> str:
     if st in ("running", "paused"):
         started = parse_rfc3339(state.get("started_at", ""))
         up = f"Up {human_duration(now - started)}" if started else "Up"
-        return up + (" (Paused)" if st == "paused" else "")
+        if st == "paused":
+            return up + " (Paused)"
+        return up + health_suffix(state)
     if st == "restarting":
         finished = parse_rfc3339(state.get("finished_at", ""))
         ago = f" {human_duration(now - finished)} ago" if finished else ""
@@ -63,6 +65,14 @@ def status_text(state: dict, now: float | None = None) -> str:
         ago = f" {human_duration(now - finished)} ago" if finished else ""
         return f"Exited ({state.get('exit_code', 0)}){ago}"
     return st.capitalize()
+
+
+def health_suffix(state: dict) -> str:
+    """`` (healthy)``, `` (health: starting)``, `` (unhealthy)`` as ``docker ps``."""
+    status = (state.get("health") or {}).get("Status")
+    if status == "starting":
+        return " (health: starting)"
+    return f" ({status})" if status in ("healthy", "unhealthy") else ""
 
 
 def _command(args: tuple[str, ...], no_trunc: bool) -> str:

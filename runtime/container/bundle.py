@@ -152,6 +152,7 @@ def build(spec: ContainerSpec, cid: str, cdir: Path, run_dir: Path, name_file: P
         "restart": {"name": spec.restart.name, "max_retries": spec.restart.max_retries},
         "log": {"max_size": spec.log.max_size, "max_file": spec.log.max_file},
         "auto_remove": spec.auto_remove,
+        "healthcheck": healthcheck(spec.healthcheck),
         "stop_signal": spec.stop_signal,
         "remove": {"dirs": [str(cdir), str(run_dir)], "files": [str(name_file)],
                    "netns": netns if netns not in ("new", "host") and spec.network.kind
@@ -163,6 +164,19 @@ def build(spec: ContainerSpec, cid: str, cdir: Path, run_dir: Path, name_file: P
                                 hint="give a command after the image, or use an image "
                                      "with a default command")
     return b
+
+
+def healthcheck(hc) -> dict[str, Any] | None:
+    """The monitor's probe settings; None when there is none or it is ``NONE``."""
+    if hc is None or not hc.test or hc.test[0] == "NONE":
+        return None
+    if hc.test[0] not in ("CMD", "CMD-SHELL") or len(hc.test) < 2:
+        raise InvalidInputError(f"invalid healthcheck test {list(hc.test)!r}",
+                                hint='use ["CMD", "prog", "arg"...], ["CMD-SHELL", "command"] '
+                                     'or ["NONE"]')
+    return {"test": list(hc.test), "interval": hc.interval, "timeout": hc.timeout,
+            "retries": hc.retries, "start_period": hc.start_period,
+            "start_interval": hc.start_interval}
 
 
 def etc_files(spec: ContainerSpec, cid: str, cdir: Path, network: str) -> None:

@@ -37,6 +37,29 @@ def _mounts(spec) -> list[dict[str, Any]]:
     return out
 
 
+def _health(spec, state: dict) -> dict[str, Any]:
+    """``State.Health`` as docker shows it: present once a container with a healthcheck
+    has been started (written by the monitor, see ``runtime.shim.health``)."""
+    h = state.get("health")
+    if not h or spec.healthcheck is None or spec.healthcheck.test[:1] == ("NONE",):
+        return {}
+    return {"Health": {"Status": h.get("Status", "starting"),
+                       "FailingStreak": h.get("FailingStreak", 0),
+                       "Log": list(h.get("Log") or [])}}
+
+
+def _healthcheck_config(spec) -> dict[str, Any]:
+    hc = spec.healthcheck
+    if hc is None:
+        return {}
+    ns = 1_000_000_000
+    return {"Healthcheck": {"Test": list(hc.test), "Interval": int(hc.interval * ns),
+                            "Timeout": int(hc.timeout * ns),
+                            "StartPeriod": int(hc.start_period * ns),
+                            "StartInterval": int(hc.start_interval * ns),
+                            "Retries": hc.retries}}
+
+
 def inspect(rec: Record) -> dict[str, Any]:
     s, st = rec.spec, rec.state
     status = st.get("status", "created")
@@ -67,6 +90,7 @@ def inspect(rec: Record) -> dict[str, Any]:
             "Error": st.get("error", ""),
             "StartedAt": st.get("started_at") or "0001-01-01T00:00:00Z",
             "FinishedAt": st.get("finished_at") or "0001-01-01T00:00:00Z",
+            **_health(s, st),
         },
         "Image": s.image_id or s.image,
         "ResolvConfPath": str(cdir / "resolv.conf"),
@@ -92,6 +116,7 @@ def inspect(rec: Record) -> dict[str, Any]:
             "Labels": dict(s.labels),
             "StopSignal": s.stop_signal,
             "StopTimeout": int(s.stop_timeout),
+            **_healthcheck_config(s),
         },
         "HostConfig": {
             "Binds": [f"{m.source}:{m.target}{':ro' if m.read_only else ''}"

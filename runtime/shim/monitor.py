@@ -111,6 +111,12 @@ class Monitor:
         lc = b.get("log") or {}
         self.log = LogWriter(b["log_path"], lc.get("max_size"), lc.get("max_file") or 1)
         self.listener = self._listen()
+        self.pid_start: int | None = None
+        self.health = None
+        if b.get("healthcheck"):
+            from runtime.shim.health import Health
+
+            self.health = Health(b)
         if attach_fd >= 0:
             self._add_client(_socket.socket(fileno=attach_fd))
 
@@ -197,10 +203,13 @@ class Monitor:
             start = _starttime(pid)
         except (FileNotFoundError, ProcessLookupError, ValueError, IndexError):
             start = 0
+        self.pid_start = start
         statefile.update(self.dir, status="running", pid=pid, pid_start=start,
                          started_at=statefile.now_rfc3339(), monitor_pid=os.getpid(),
                          keeper_pid=self.keeper, exit_code=0, error="", oom_killed=False,
                          finished_at="")
+        if self.health is not None:
+            self.health.on_start()
         return None
 
     def _report(self, msg: dict) -> None:
@@ -293,6 +302,9 @@ class Monitor:
             self.pending_status = status
         else:
             self.pidfd = os.pidfd_open(pid)
+            self.pid_start = state.get("pid_start")
+            if self.health is not None:
+                self.health.on_start(resume=True)
         statefile.update(self.dir, monitor_pid=os.getpid(), keeper_pid=os.getpid())
         return True
 
@@ -303,11 +315,23 @@ class Monitor:
             fds.append(self.listener.fileno())
         if self.pidfd >= 0:
             fds.append(self.pidfd)
+        hc = self.health
+        if hc is not None:
+            fds += hc.fds()
+            wait = hc.wait_time()
+            if wait is not None and (timeout is None or wait < timeout):
+                timeout = wait
         try:
             r, _, _ = select.select(fds, [], [], timeout)
         except InterruptedError:
             return False
         exited = False
+        if hc is not None:   # probes: their output, report socket and exit
+            for fd in hc.fds():
+                if fd in r:
+                    hc.handle(fd)
+            if self.pid and self.pidfd >= 0:
+                hc.tick(self.pid, self.pid_start)
         for fd in r:
             if fd in self.io.readers:
                 self._pump(fd)
@@ -378,6 +402,8 @@ class Monitor:
         return code
 
     def _record_exit(self, status: int) -> int:
+        if self.health is not None:
+            self.health.on_exit()
         while any(self._pump(fd) for fd in list(self.io.readers)):
             pass
         self.log.flush()
