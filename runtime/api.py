@@ -133,6 +133,63 @@ class Containers:
                              env=env, tty=tty, privileged=privileged, console_size=size)
         return ex.run_attached(plan, stdin_fd, stdout_fd, stderr_fd)
 
+    # ---- pause, top, stats, cp -----------------------------------------------------------
+    def pause(self, ref: str) -> None:
+        """Freeze every process of the container (cgroup freezer); status ``paused``."""
+        from runtime.container.pause import pause
+
+        pause(self.store, self.resolve(ref))
+
+    def unpause(self, ref: str) -> None:
+        from runtime.container.pause import unpause
+
+        unpause(self.store, self.resolve(ref))
+
+    def top(self, ref: str, ps_args: str | None = None) -> tuple[list[str], list[list[str]]]:
+        """``(titles, rows)`` of the container's processes, host view (``docker top``);
+        default columns UID PID PPID C STIME TTY TIME CMD, or the host ``ps``'s with
+        ``ps_args``."""
+        from runtime.container.top import top
+
+        return top(self.store, self.resolve(ref), ps_args)
+
+    def stats(self, refs: str | list[str], interval: float = 1.0, previous: dict | None = None):
+        """``(list of runtime.container.stats.ContainerStats, samples)``; pass
+        ``samples`` back as ``previous`` to stream without sleeping again."""
+        from runtime.container.stats import collect
+
+        ids = [self.resolve(r) for r in ([refs] if isinstance(refs, str) else refs)]
+        return collect(self.store, ids, interval, previous)
+
+    def cp_out(self, ref: str, path: str, out, follow_link: bool = False) -> None:
+        """Write a tar stream of ``path`` (file or tree, named by its base name) to the
+        binary file ``out``.  Paths are resolved inside the container's root."""
+        from runtime.container import copy
+
+        with copy.container_root(self.store, self.resolve(ref)) as (k, rootfd):
+            copy.write_tar(k, rootfd, path, out, follow_link=follow_link)
+
+    def cp_in(self, ref: str, path: str, tar, archive: bool = False) -> None:
+        """Extract the tar stream ``tar`` into directory ``path`` of the container (files
+        owned by root unless ``archive``)."""
+        from runtime.container import copy
+
+        with copy.container_root(self.store, self.resolve(ref)) as (k, rootfd):
+            copy.extract_tar(k, rootfd, path, tar, owner=None if archive else (0, 0))
+
+    def copy_to(self, ref: str, src: str, dst: str, archive: bool = False) -> None:
+        """``docker cp SRC CTR:DST`` semantics (into a directory, or as a new name)."""
+        from runtime.container.copy import copy_to
+
+        copy_to(self.store, self.resolve(ref), src, dst, archive)
+
+    def copy_from(self, ref: str, src: str, dst: str, archive: bool = False,
+                  follow_link: bool = False) -> None:
+        """``docker cp CTR:SRC DST`` semantics."""
+        from runtime.container.copy import copy_from
+
+        copy_from(self.store, self.resolve(ref), src, dst, archive, follow_link)
+
     def attach_socket(self, ref: str) -> str:
         return str(self.store.run_dir(self.resolve(ref)) / "attach.sock")
 

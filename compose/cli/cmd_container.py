@@ -189,8 +189,13 @@ def _attached_start(rt, cid: str, stdin: bool, tty: bool, wait_eof: bool) -> int
         for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT):
             signal.signal(sig, proxy)
     sys.stdout.flush()
-    code = attach.stream(ours, sys.stdin.fileno() if stdin else None, sys.stdout.fileno(),
-                         sys.stderr.fileno(), tty=tty, wait_eof=wait_eof)
+    keys = attach.parse_detach_keys(attach.DEFAULT_DETACH_KEYS) if stdin and tty else None
+    try:
+        code = attach.stream(ours, sys.stdin.fileno() if stdin else None, sys.stdout.fileno(),
+                             sys.stderr.fileno(), tty=tty, wait_eof=wait_eof,
+                             detach_keys=keys)
+    except attach.Detached:
+        return 0   # Ctrl-P Ctrl-Q: the container keeps running
     from runtime.shim.trace import mark
 
     mark("cli.done")

@@ -56,3 +56,242 @@ def exec_(ctx: click.Context, detach: bool, env: tuple[str, ...], env_file: tupl
         stdin_fd=sys.stdin.fileno() if interactive else None,
         stdout_fd=sys.stdout.fileno(), stderr_fd=sys.stderr.fileno(), privileged=privileged)
     raise click.exceptions.Exit(code)
+
+
+@click.command("attach")
+@click.option("--no-stdin", is_flag=True, help="Do not attach STDIN.")
+@click.option("--sig-proxy/--no-sig-proxy", default=True, show_default=True,
+              help="Proxy all received signals to the process (non-TTY mode only).")
+@click.option("--detach-keys", default=None, help="Override the key sequence for detaching "
+              "a container (default ctrl-p,ctrl-q).")
+@click.argument("container_ref", metavar="CONTAINER")
+@click.pass_context
+def attach(ctx: click.Context, no_stdin: bool, sig_proxy: bool, detach_keys: str | None,
+           container_ref: str) -> None:
+    """Attach local standard input, output, and error streams to a running container."""
+    import signal
+
+    from runtime.container import attach as att
+    from runtime.errors import ConflictError
+
+    rt = _runtime(ctx)
+    cid = rt.containers.resolve(container_ref)
+    rec = rt.containers.get(cid)
+    if rec.status.value != "running":
+        raise ConflictError(f"cannot attach to a stopped container {rec.name}"
+                            if rec.status.value != "paused" else
+                            f"cannot attach to a paused container {rec.name}",
+                            hint=f"pycompose container start -a {rec.name}")
+    tty = rec.spec.process.tty
+    stdin = rec.spec.process.stdin_open and not no_stdin
+    if tty and stdin and not sys.stdin.isatty():
+        from runtime.errors import UsageError
+
+        raise UsageError("the input device is not a TTY", hint="use --no-stdin")
+    keys = att.parse_detach_keys(detach_keys or att.DEFAULT_DETACH_KEYS)
+    sock = att.connect(rt.containers.attach_socket(cid))
+    att.hello(sock, stdin=stdin, stdin_once=False)
+    if sig_proxy and not tty:
+        def proxy(signum, _frame):
+            try:
+                rt.containers.kill(cid, signum)
+            except Exception:
+                pass
+
+        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT):
+            signal.signal(sig, proxy)
+    try:
+        code = att.stream(sock, sys.stdin.fileno() if stdin else None, sys.stdout.fileno(),
+                          sys.stderr.fileno(), tty=tty, detach_keys=keys)
+    except att.Detached:
+        raise click.exceptions.Exit(0) from None
+    finally:
+        sock.close()
+    if code is None:
+        code = int(rt.containers.get(cid).state.get("exit_code", 0))
+    sys.stdout.flush()
+    raise click.exceptions.Exit(code)
+
+
+@click.command("top")
+@click.argument("container_ref", metavar="CONTAINER")
+@click.argument("ps_options", nargs=-1, type=click.UNPROCESSED)
+@click.pass_context
+def top(ctx: click.Context, container_ref: str, ps_options: tuple[str, ...]) -> None:
+    """Display the running processes of a container."""
+    rt = _runtime(ctx)
+    titles, rows = rt.containers.top(container_ref, " ".join(ps_options) or None)
+    for line in render_table(titles, rows):
+        click.echo(line)
+
+
+def render_table(titles: list[str], rows: list[list[str]]) -> list[str]:
+    """Columns padded like Docker's tabwriter (3 spaces between columns)."""
+    table = [titles, *rows]
+    n = len(titles)
+    widths = [max(len(r[i]) if i < len(r) else 0 for r in table) for i in range(n)]
+    return ["   ".join(c.ljust(w) for c, w in zip(r, widths, strict=False)).rstrip()
+            for r in table]
+
+
+@click.command("pause")
+@click.argument("containers", nargs=-1, required=True)
+@click.pass_context
+def pause(ctx: click.Context, containers: tuple[str, ...]) -> None:
+    """Pause all processes within one or more containers."""
+    _need_root()
+    rt = _runtime(ctx)
+    for ref in containers:
+        rt.containers.pause(ref)
+        click.echo(ref)
+
+
+@click.command("unpause")
+@click.argument("containers", nargs=-1, required=True)
+@click.pass_context
+def unpause(ctx: click.Context, containers: tuple[str, ...]) -> None:
+    """Unpause all processes within one or more containers."""
+    _need_root()
+    rt = _runtime(ctx)
+    for ref in containers:
+        rt.containers.unpause(ref)
+        click.echo(ref)
+
+
+# ---- stats ----------------------------------------------------------------------------------
+def _decimal(n: float) -> str:
+    """go-units HumanSizeWithPrecision(n, 3): 1.23kB, 0B."""
+    units = ("B", "kB", "MB", "GB", "TB", "PB")
+    i = 0
+    while n >= 1000 and i < len(units) - 1:
+        n /= 1000
+        i += 1
+    return f"{n:.3g}{units[i]}"
+
+
+def _binary(n: float) -> str:
+    """go-units BytesSize: 1.227MiB."""
+    units = ("B", "KiB", "MiB", "GiB", "TiB", "PiB")
+    i = 0
+    while n >= 1024 and i < len(units) - 1:
+        n /= 1024
+        i += 1
+    return f"{n:.4g}{units[i]}"
+
+
+def stats_row(s, ref: str | None = None) -> dict[str, str]:
+    """One container as ``docker stats --format json`` prints it."""
+    return {
+        "BlockIO": f"{_decimal(s.block_read)} / {_decimal(s.block_write)}",
+        "CPUPerc": f"{s.cpu_percent:.2f}%",
+        "Container": ref or s.id[:12],
+        "ID": s.id[:12],
+        "MemPerc": f"{s.memory_percent:.2f}%",
+        "MemUsage": f"{_binary(s.memory_usage)} / {_binary(s.memory_limit)}",
+        "Name": s.name,
+        "NetIO": f"{_decimal(s.net_rx)} / {_decimal(s.net_tx)}",
+        "PIDs": str(s.pids),
+    }
+
+
+_STATS_COLS = (("CONTAINER ID", "ID"), ("NAME", "Name"), ("CPU %", "CPUPerc"),
+               ("MEM USAGE / LIMIT", "MemUsage"), ("MEM %", "MemPerc"), ("NET I/O", "NetIO"),
+               ("BLOCK I/O", "BlockIO"), ("PIDS", "PIDs"))
+
+
+@click.command("stats")
+@click.option("-a", "--all", "all_", is_flag=True, help="Show all containers (default shows "
+              "just running).")
+@click.option("--no-stream", is_flag=True, help="Disable streaming stats and only pull the "
+              "first result.")
+@click.option("--no-trunc", is_flag=True, help="Do not truncate output.")
+@click.option("--format", "fmt", help="'json' or 'table'.")
+@click.argument("containers", nargs=-1)
+@click.pass_context
+def stats(ctx: click.Context, all_: bool, no_stream: bool, no_trunc: bool, fmt: str | None,
+          containers: tuple[str, ...]) -> None:
+    """Display a live stream of container(s) resource usage statistics."""
+    import json
+    import time
+
+    rt = _runtime(ctx)
+    refs = list(containers) or [r.record.id for r in rt.containers.list(all=all_)]
+    previous = None
+    while True:
+        if refs:
+            rows, previous = rt.containers.stats(refs, interval=1.0, previous=previous)
+        else:
+            rows = []
+        items = [stats_row(s, ref if containers else None)
+                 for s, ref in zip(rows, refs, strict=True)]
+        if no_trunc:
+            for it, s in zip(items, rows, strict=True):
+                it["ID"] = s.id
+        if fmt == "json":
+            lines = [json.dumps(it) for it in items]
+        else:
+            lines = render_table([h for h, _ in _STATS_COLS],
+                                 [[it[k] for _, k in _STATS_COLS] for it in items])
+        if not no_stream:
+            click.echo("\033[2J\033[H", nl=False)
+        for line in lines:
+            click.echo(line)
+        if no_stream:
+            return
+        sys.stdout.flush()
+        time.sleep(1.0)
+
+
+# ---- cp -----------------------------------------------------------------------------------------
+def _split(arg: str) -> tuple[str | None, str]:
+    """``CONTAINER:PATH`` or a local path (paths starting with / or . are local)."""
+    if arg.startswith(("/", ".")) or ":" not in arg:
+        return None, arg
+    ref, _, path = arg.partition(":")
+    return ref, path
+
+
+@click.command("cp")
+@click.option("-a", "--archive", is_flag=True, help="Archive mode (copy all uid/gid "
+              "information).")
+@click.option("-L", "--follow-link", is_flag=True, help="Always follow symbol link in "
+              "SRC_PATH.")
+@click.option("-q", "--quiet", is_flag=True, help="Suppress progress output.")
+@click.argument("src")
+@click.argument("dst")
+@click.pass_context
+def cp(ctx: click.Context, archive: bool, follow_link: bool, quiet: bool, src: str,
+       dst: str) -> None:
+    """Copy files/folders between a container and the local filesystem.
+
+    \b
+    pycompose container cp [OPTIONS] CONTAINER:SRC_PATH DEST_PATH|-
+    pycompose container cp [OPTIONS] SRC_PATH|- CONTAINER:DEST_PATH
+    """
+    from runtime.errors import UsageError
+
+    _need_root()
+    sref, spath = _split(src)
+    dref, dpath = _split(dst)
+    if (sref is None) == (dref is None):
+        raise UsageError("copying between containers is not supported" if sref else
+                         "must specify at least one container source",
+                         hint="one of SRC and DEST is CONTAINER:PATH")
+    rt = _runtime(ctx)
+    if sref is not None:
+        if not spath:
+            raise UsageError("empty source path")
+        if dpath == "-":
+            rt.containers.cp_out(sref, spath, sys.stdout.buffer, follow_link=follow_link)
+            sys.stdout.buffer.flush()
+        else:
+            rt.containers.copy_from(sref, spath, dpath, archive=archive,
+                                    follow_link=follow_link)
+        return
+    assert dref is not None
+    if not dpath:
+        raise UsageError("empty destination path")
+    if spath == "-":
+        rt.containers.cp_in(dref, dpath, sys.stdin.buffer, archive=archive)
+    else:
+        rt.containers.copy_to(dref, spath, dpath, archive=archive)

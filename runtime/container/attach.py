@@ -16,6 +16,61 @@ from contextlib import contextmanager
 
 from runtime.shim import frames, minijson
 
+DEFAULT_DETACH_KEYS = "ctrl-p,ctrl-q"
+
+
+class Detached(Exception):
+    """The user typed the detach sequence: the container keeps running."""
+
+
+def parse_detach_keys(spec: str) -> bytes:
+    """Docker's ``--detach-keys`` syntax: comma-separated ``a``-``z`` or ``ctrl-X``
+    (X in ``a-z @ [ \\ ] ^ _``)."""
+    from runtime.errors import UsageError
+
+    out = bytearray()
+    for key in spec.split(","):
+        key = key.strip()
+        if len(key) == 1:
+            out.append(ord(key))
+        elif key.lower().startswith("ctrl-") and len(key) == 6:
+            c = key[5].upper()
+            if not ("A" <= c <= "Z" or c in "@[\\]^_"):
+                raise UsageError(f"invalid detach key {key!r}")
+            out.append(ord(c) & 0x1F)
+        else:
+            raise UsageError(f"invalid detach keys {spec!r}",
+                             hint="e.g. ctrl-p,ctrl-q or ctrl-a,x")
+    if not out:
+        raise UsageError("empty --detach-keys")
+    return bytes(out)
+
+
+class DetachMatcher:
+    """Holds back bytes that may start the detach sequence (Docker's escape proxy)."""
+
+    def __init__(self, keys: bytes) -> None:
+        self.keys = keys
+        self.pending = bytearray()
+
+    def feed(self, data: bytes) -> tuple[bytes, bool]:
+        out = bytearray()
+        for b in data:
+            if b == self.keys[len(self.pending)]:
+                self.pending.append(b)
+                if len(self.pending) == len(self.keys):
+                    return bytes(out), True
+                continue
+            out += self.pending
+            self.pending.clear()
+            if b == self.keys[0]:
+                self.pending.append(b)
+                if len(self.keys) == 1:
+                    return bytes(out), True
+            else:
+                out.append(b)
+        return bytes(out), False
+
 
 def socketpair() -> tuple[socket.socket, socket.socket]:
     """(our end, the shim's end) for an attach session set up before the start."""
@@ -59,9 +114,12 @@ def raw_terminal(fd: int | None):
 
 
 def stream(sock: socket.socket, stdin_fd: int | None, out_fd: int, err_fd: int,
-           tty: bool = False, wait_eof: bool = False) -> int | None:
-    """Pump until the container exits; returns its exit code (None if the shim vanished)."""
+           tty: bool = False, wait_eof: bool = False, detach_keys: bytes | None = None
+           ) -> int | None:
+    """Pump until the container exits; returns its exit code (None if the shim vanished).
+    Raises :class:`Detached` when ``detach_keys`` are typed on stdin."""
     reader = frames.FrameReader()
+    matcher = DetachMatcher(detach_keys) if detach_keys and stdin_fd is not None else None
     code: int | None = None
     watch_stdin = stdin_fd is not None
     old_winch = None
@@ -85,6 +143,14 @@ def stream(sock: socket.socket, stdin_fd: int | None, out_fd: int, err_fd: int,
                     continue
                 if watch_stdin and stdin_fd in r:
                     data = os.read(stdin_fd, 65536)
+                    if matcher is not None and data:
+                        data, detached = matcher.feed(data)
+                        if detached:
+                            if data:
+                                sock.sendall(frames.pack(frames.STDIN, data))
+                            raise Detached()
+                        if not data:
+                            continue
                     try:
                         if data:
                             sock.sendall(frames.pack(frames.STDIN, data))

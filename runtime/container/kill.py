@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 
 from runtime.container import signals, statefile
 from runtime.container.store import ContainerStore
@@ -23,3 +24,7 @@ def kill(store: ContainerStore, cid: str, sig: str | int = "SIGKILL") -> None:
         signals.send(fd, num)
     finally:
         os.close(fd)
+    if rec.status.value == "paused" and num == signal.SIGKILL:
+        from runtime.container.pause import thaw_if_paused
+
+        thaw_if_paused(store, cid)   # a frozen process dies only once thawed (v1)

@@ -27,11 +27,14 @@ Everything is imported up front: after ``setns(mnt)`` the host's files are gone.
 from __future__ import annotations
 
 import errno
+import fcntl
 import json
 import os
 import resource
 import signal
 import socket
+import struct
+import termios
 
 from runtime.errors import KernelError, RuntimeFailure
 from runtime.kernel import consts as C
@@ -249,10 +252,6 @@ def _child(k, p: dict, sock: socket.socket, stdio: tuple[int, int, int], cgroupn
 
 
 def _winsize(fd: int, rows: int, cols: int) -> None:
-    import fcntl
-    import struct
-    import termios
-
     fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
 
 
