@@ -36,7 +36,8 @@ class _Session:
         self.issues: list[ConfigIssue] = []
         self.warnings: list[str] = []
         self.cwd = Path(options.working_dir or os.getcwd()).absolute()
-        self._other_cache: dict[tuple[str, int], CMap | None] = {}
+        # (path, id(env)) -> (env, services); holding env keeps its id from being reused
+        self._other_cache: dict[tuple[str, int], tuple[Mapping[str, str], CMap | None]] = {}
         self._unset: set[str] = set()
 
     # --- helpers ------------------------------------------------------------------
@@ -267,7 +268,7 @@ class _Session:
     def load_other(self, path: str, env: Mapping[str, str]) -> CMap | None:
         key = (path, id(env))
         if key in self._other_cache:
-            return self._other_cache[key]
+            return self._other_cache[key][1]
         tree: CMap | None = None
         # extends inside that file are resolved lazily by the resolver that asked for
         # it, so a cycle through several files is seen as one chain
@@ -277,7 +278,7 @@ class _Session:
         services = tree.get("services") if tree is not None else None
         if tree is not None and not isinstance(services, CMap):
             services = CMap(tree.pos)
-        self._other_cache[key] = services
+        self._other_cache[key] = (env, services)
         return services
 
 

@@ -82,3 +82,30 @@ def test_random_structures_never_crash(tree):
     import json
 
     check(json.dumps(tree))  # JSON is YAML: random shapes in every top-level section
+
+
+_service = st.dictionaries(
+    st.sampled_from(["image", "command", "environment", "labels", "ports", "volumes",
+                     "depends_on", "networks", "build", "logging", "ulimits", "extra_hosts",
+                     "secrets", "env_file", "dns", "healthcheck", "extends", "profiles"]),
+    _values, max_size=5)
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.dictionaries(st.sampled_from(["a", "b"]), _service, max_size=2),
+                min_size=2, max_size=3))
+def test_random_multi_file_merges_never_crash(tmp_path_factory, docs):
+    import json
+
+    d = tmp_path_factory.mktemp("merge")
+    files = []
+    for i, services in enumerate(docs):
+        p = d / f"f{i}.yaml"
+        p.write_text(json.dumps({"services": services}))
+        files.append(str(p))
+    try:
+        cfg = load_config(LoadOptions(files=tuple(files), environ={}, project_name="prop"))
+    except ConfigError as err:
+        assert all(i.pos is not None for i in err.issues), err
+        return
+    assert isinstance(cfg.data, dict)
