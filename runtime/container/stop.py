@@ -33,6 +33,10 @@ def stop(store: ContainerStore, cid: str, timeout: float | None = None,
         finally:
             os.close(fd)
     wait_recorded(store, cid, timeout=30)
+    if rec.spec.network.kind == "bridge":
+        from runtime.network.hooks import on_stop  # its names leave DNS, as Docker's
+
+        on_stop(store.paths, cid)
 
 
 def _thaw(store: ContainerStore, cid: str) -> None:

@@ -499,6 +499,17 @@ class Networks:
                 self.store.save_network(n)
         self._dns_update(net)
 
+    def set_active(self, container_id: str, active: bool) -> None:
+        """A stopped container keeps its endpoints (lease, veth, ports: a restart
+        reuses them) but its names leave DNS, as Docker's do; ``True`` brings them back."""
+        with self.store.locked():
+            for net in self.store.networks():
+                ep = net["endpoints"].get(container_id)
+                if ep is not None and ep.get("active", True) != active:
+                    ep["active"] = active
+                    self.store.save_network(net)
+                    self._dns_update(net)
+
     def endpoints(self, container_id: str) -> list[Endpoint]:
         """The container's endpoints, highest priority first (then connect order)."""
         eps = [_ep_from_state(n, container_id, e)

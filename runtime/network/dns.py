@@ -106,6 +106,8 @@ class Records:
             v4: list[str] = []
             v6: list[str] = []
             for ep in net.get("endpoints", {}).values():
+                if ep.get("active", True) is False:
+                    continue  # a stopped container: no longer resolvable
                 if name in (n.lower() for n in ep.get("names", [])):
                     if ep.get("ip"):
                         v4.append(ep["ip"])
@@ -118,7 +120,8 @@ class Records:
     def reverse(self, client: str, addr: str) -> str | None:
         for net in self.scope(client):
             for ep in net.get("endpoints", {}).values():
-                if addr in (ep.get("ip"), ep.get("ip6")) and ep.get("names"):
+                if addr in (ep.get("ip"), ep.get("ip6")) and ep.get("names") and \
+                        ep.get("active", True) is not False:
                     return ep["names"][0]
         return None
 

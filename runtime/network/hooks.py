@@ -5,7 +5,8 @@ netns handle exists and before PID 1 does ("netns first"): it connects the spec'
 network attachments (idempotent, so a restart reuses the endpoints), publishes its
 ports, and writes what depends on the addresses: ``resolv.conf`` (our DNS server),
 ``hosts`` (own address + ``host-gateway``) and ``network.json`` (``NetworkSettings``
-for ``inspect``).  Everything is undone if any step fails.  ``rm`` calls
+for ``inspect``).  Everything is undone if any step fails.  ``on_stop`` (after an
+explicit stop) takes the container's names out of DNS; ``rm`` calls
 ``Networks.cleanup_container``.
 """
 
@@ -44,6 +45,7 @@ def on_start(paths: StatePaths, cid: str, name: str, spec: ContainerSpec, netns_
                 ports += [p for p in publish_all(parse_expose(
                     [f"{p}/{proto}" for p, proto in spec.expose]))
                     if (p.target, p.protocol) not in have]
+            nets.set_active(cid, True)  # back in DNS after a stop/start
             if ports and not nets.port(cid):
                 nets.publish(cid, ports, network=eps[0].network_id)
             settings = _settings(nets, cid, netns_path)
@@ -53,6 +55,19 @@ def on_start(paths: StatePaths, cid: str, name: str, spec: ContainerSpec, netns_
         except BaseException:
             nets.cleanup_container(cid)
             raise
+    finally:
+        nets.close()
+
+
+def on_stop(paths: StatePaths, cid: str) -> None:
+    """After an explicit stop: the container's names leave DNS (endpoints stay)."""
+    if not paths.networks.is_dir():
+        return
+    from runtime.network.api import Networks
+
+    nets = Networks(paths)
+    try:
+        nets.set_active(cid, False)
     finally:
         nets.close()
 

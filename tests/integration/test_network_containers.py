@@ -182,3 +182,17 @@ def test_network_connect_a_running_container_by_name(run_cli, busybox, state_pat
     finally:
         run_cli("container", "rm", "-f", "late")
         assert run_cli("network", "rm", "later").returncode == 0
+
+
+def test_stopped_container_leaves_dns_and_returns_on_start(rt, busybox, nets):
+    nets.create("stopnet")
+    web = server(rt, busybox, "stop-web-1", "stopnet", aliases=("web",))
+    ip = json.loads((rt.containers.get(web).dir / "network.json").read_text())["IPAddress"]
+    assert f"Address: {ip}" in run_client(rt, busybox, "stopnet", "nslookup web")
+    rt.containers.stop(web, timeout=1)
+    out = run_client(rt, busybox, "stopnet", "nslookup web || echo NXDOMAIN-ok")
+    assert "NXDOMAIN-ok" in out and f"Address: {ip}" not in out
+    rt.containers.start(web)
+    wait_for_output(rt, web, "listening")
+    out = run_client(rt, busybox, "stopnet", "nslookup web; try web 8080")
+    assert f"Address: {ip}" in out and "hello" in out   # same lease after a restart
