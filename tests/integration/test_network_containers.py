@@ -14,7 +14,7 @@ import time
 
 import pytest
 
-from runtime.network.api import Networks
+from runtime.network.api import Networks, veth_name
 from runtime.network.ports import parse_short
 from runtime.spec import NetworkAttachment, NetworkMode
 from tests.conftest import needs_root
@@ -94,8 +94,7 @@ def test_scaled_service_all_replicas_and_removal(rt, busybox, nets):
 
 
 def test_published_port_from_loopback_and_cleanup(rt, busybox, nets, state_paths):
-    links_before = set(os.listdir("/sys/class/net"))
-    nets.create("web")
+    net = nets.create("web")
     cid = rt.containers.create(spec(
         busybox, "sh", "-c", "echo listening; nc -ll -p 80 -e /bin/echo published",
         name="pub", network=bridge("web"), ports=tuple(parse_short("80")),
@@ -115,11 +114,14 @@ def test_published_port_from_loopback_and_cleanup(rt, busybox, nets, state_paths
             if time.monotonic() > deadline:
                 raise
             time.sleep(0.1)
+    veth = veth_name(net["Id"], cid)
+    assert os.path.isdir(f"/sys/class/net/{veth}")
     rt.containers.remove(cid, force=True)
     assert nets.port(cid) == []
     assert not nets.inspect("web")["Containers"]
+    assert not os.path.exists(f"/sys/class/net/{veth}")
     nets.remove("web")
-    assert set(os.listdir("/sys/class/net")) == links_before
+    assert not os.path.exists(f"/sys/class/net/{net['Bridge']}")
 
 
 def test_container_run_publish_flags_and_port_command(run_cli, busybox, state_paths):

@@ -359,7 +359,9 @@ def test_ipv6_network(env):
 
 
 def test_removal_restores_the_host_exactly(state_paths):
-    links_before = host_links()
+    """Everything this test's networks created is gone afterwards.  (Compared by name:
+    other tests may add and remove their own links meanwhile; the session-wide leak
+    check covers the whole host.)"""
     fwd_before = Path("/proc/sys/net/ipv4/ip_forward").read_text()
     e = Env(state_paths)
     try:
@@ -373,10 +375,16 @@ def test_removal_restores_the_host_exactly(state_paths):
         assert all(supervise.alive(p) for p in dns_procs)
         backend = e.nets._backend()
         assert nat.rules_present(backend, e.nets.tag) or backend == "proxy"
-        assert host_links() - links_before
+        ours = {n["bridge"] for n in e.nets.store.networks()} | {
+            ep["host_ifname"] for n in e.nets.store.networks()
+            for ep in n["endpoints"].values()}
+        assert len(ours) == 4 and ours <= host_links()
+        mounts = Path("/proc/self/mountinfo").read_text()
+        assert str(c) in mounts
     finally:
         e.close()
-    assert host_links() == links_before
+    assert not ours & host_links()
+    assert str(c) not in Path("/proc/self/mountinfo").read_text()
     assert not any(supervise.alive(p) for p in dns_procs)
     assert not nat.rules_present(backend, e.nets.tag)
     assert not list(state_paths.networks.glob("*.json"))
