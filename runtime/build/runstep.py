@@ -3,7 +3,8 @@
 The container gets the stage's layers as overlay lower dirs; its writable upper dir
 (``<root>/containers/<id>/upper``) becomes the step's layer.  The container is always
 removed afterwards (also on failure or cancellation), so a build leaves no container or
-mount behind.  Heredoc scripts with a ``#!`` line are bind-mounted read-only under
+mount behind.  Network ``default`` attaches it to the ``pycompose-build`` bridge
+(outbound NAT).  Heredoc scripts with a ``#!`` line are bind-mounted read-only under
 ``/dev`` (the container's private tmpfs), so they never end up in the layer.
 """
 
@@ -92,10 +93,10 @@ def run_in_container(paths: StatePaths, *, layers: list[Path], plan: RunPlan,
     """Run ``plan`` over ``layers``; on success call ``collect(upper_dir)`` before the
     container is removed and return (its result, output).  Raises RunStepFailed."""
     from runtime.api import Runtime
-    from runtime.spec import ContainerSpec, NetworkMode, Process, RootFS
+    from runtime.spec import ContainerSpec, Process, RootFS
 
     rt = Runtime(paths)
-    kind = build_network_kind(network)
+    network_mode = build_network_mode(paths, network)
     with _script_mounts(paths.builds / "tmp", plan.script_files) as script_mounts:
         spec_kw = {}
         if shm_size:
@@ -105,11 +106,9 @@ def run_in_container(paths: StatePaths, *, layers: list[Path], plan: RunPlan,
             process=Process(args=plan.argv, env=tuple(env), cwd=cwd or "/", user=user),
             name=f"pycompose-build-{secrets.token_hex(6)}",
             labels=((BUILD_LABEL, "run"),), mounts=(*script_mounts, *mounts),
-            network=NetworkMode(kind=kind), extra_hosts=extra_hosts, **spec_kw)
+            network=network_mode, extra_hosts=extra_hosts, **spec_kw)
         cid = rt.containers.create(spec)
         try:
-            if kind == "bridge":
-                _attach_build_network(paths, cid)
             try:
                 rt.containers.start(cid)
             except PycomposeError as e:
@@ -128,37 +127,27 @@ def run_in_container(paths: StatePaths, *, layers: list[Path], plan: RunPlan,
             upper = rt.containers.store.dir(cid) / "upper"
             return collect(upper), output
         finally:
-            with contextlib.suppress(PycomposeError, OSError):
-                _detach_build_network(paths, cid)
             rt.containers.remove(cid, force=True)
 
 
-def build_network_kind(network: str) -> str:
-    """``host``/``none`` as asked; ``default`` is the default bridge with outbound NAT
-    once the network layer can wire build containers, else the host's network (what
-    ``buildah``/``podman build --network=host`` give), so package installs still work."""
+BUILD_NETWORK = "pycompose-build"
+
+
+def build_network_mode(paths: StatePaths, network: str):
+    """``host``/``none`` as asked; ``default``: the ``pycompose-build`` bridge network
+    (outbound NAT, created on first use and kept, like Docker's default bridge)."""
+    from runtime.spec import NetworkAttachment, NetworkMode
+
     if network in ("host", "none"):
-        return network
+        return NetworkMode(kind=network)  # type: ignore[arg-type]
+    from runtime.errors import ConflictError
+    from runtime.network.api import Networks
+
+    nets = Networks(paths)
     try:
-        from runtime.network import builder  # type: ignore[attr-defined]  # noqa: F401
-    except ImportError:
-        return "host"
-    return "bridge"
-
-
-def _attach_build_network(paths: StatePaths, cid: str) -> None:
-    """Wire the container into the default bridge with outbound NAT, when the network
-    layer offers it (``runtime.network.build_attach``); else it stays isolated."""
-    try:
-        from runtime.network import builder as netbuild  # type: ignore[attr-defined]
-    except ImportError:
-        return
-    netbuild.attach(paths, cid)
-
-
-def _detach_build_network(paths: StatePaths, cid: str) -> None:
-    try:
-        from runtime.network import builder as netbuild  # type: ignore[attr-defined]
-    except ImportError:
-        return
-    netbuild.detach(paths, cid)
+        if not nets.exists(BUILD_NETWORK):
+            with contextlib.suppress(ConflictError):  # a concurrent build made it
+                nets.create(BUILD_NETWORK, labels={BUILD_LABEL: "default"})
+    finally:
+        nets.close()
+    return NetworkMode(kind="bridge", attachments=(NetworkAttachment(BUILD_NETWORK),))

@@ -40,7 +40,22 @@ def base(state_paths, busybox):
     from runtime.images.store import ImageStore
 
     ImageStore(state_paths).import_rootfs(_tar_dir(busybox), parse("busybox:test"))
-    return "busybox:test"
+    yield "busybox:test"
+    remove_build_network(state_paths)
+
+
+def remove_build_network(state_paths) -> None:
+    """The default RUN network (a host bridge) outlives builds, like docker0: tests
+    remove it with their temporary root."""
+    from runtime.build.runstep import BUILD_NETWORK
+    from runtime.network.api import Networks
+
+    nets = Networks(state_paths)
+    try:
+        if nets.exists(BUILD_NETWORK):
+            nets.remove(BUILD_NETWORK, force=True)
+    finally:
+        nets.close()
 
 
 class Recorder:
@@ -485,9 +500,9 @@ def test_independent_stages_run_concurrently(state_paths, base, tmp_path):
     ctx = tmp_path / "ctx"
     ctx.mkdir()
     df = ("FROM busybox:test AS server\nARG PORT\n"
-          "RUN timeout 30 nc -l -p $PORT > /got || true; grep -q ping /got\n"
+          "RUN timeout 120 nc -l -p $PORT > /got || true; grep -q ping /got\n"
           "FROM busybox:test AS client\nARG PORT\n"
-          "RUN for i in $(seq 100); do echo ping | nc 127.0.0.1 $PORT && exit 0; "
+          "RUN for i in $(seq 500); do echo ping | nc 127.0.0.1 $PORT && exit 0; "
           "sleep 0.2; done; exit 1\n"
           "FROM scratch\nCOPY --from=server /got /got\nCOPY --from=client /bin/busybox /bb\n")
     res, _ = build(state_paths, ctx, df, network="host", build_args={"PORT": str(port)})

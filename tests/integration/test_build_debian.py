@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import REPO, needs_root
-from tests.integration.test_build import build, run_image
+from tests.integration.test_build import build, remove_build_network, run_image
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow, needs_root,
               pytest.mark.skipif(shutil.which("mmdebstrap") is None,
@@ -39,7 +39,8 @@ def debian_tarball(tmp_path_factory) -> Path:
 def debian(state_paths, debian_tarball):
     from runtime.build.bootstrap import import_rootfs_tarball
 
-    return import_rootfs_tarball(state_paths, debian_tarball, REFERENCE)
+    yield import_rootfs_tarball(state_paths, debian_tarball, REFERENCE)
+    remove_build_network(state_paths)
 
 
 def test_bootstrapped_image_has_a_docker_like_config(debian, rt):
