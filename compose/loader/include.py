@@ -31,7 +31,7 @@ EnvReader = Callable[[list[str], Mapping[str, str], "Pos | None", tuple], "dict 
 
 def apply_includes(doc: CMap, workdir: str, env: Mapping[str, str], stack: list[str],
                    issues: list[ConfigIssue], load_project: ProjectLoader,
-                   read_env: EnvReader) -> CMap:
+                   read_env: EnvReader, warnings: list[str] | None = None) -> CMap:
     entries = doc.get("include")
     if entries is None:
         return doc
@@ -95,7 +95,7 @@ def apply_includes(doc: CMap, workdir: str, env: Mapping[str, str], stack: list[
         if included is None:
             continue
         _resolve_bare_environment(included, inc_env)
-        _import(doc, included, main, epos, issues)
+        _import(doc, included, main, warnings if warnings is not None else [])
     doc.remove("include")
     return doc
 
@@ -119,11 +119,11 @@ def _resolve_bare_environment(doc: CMap, env: Mapping[str, str]) -> None:
                     e[k] = env[k]
 
 
-def _import(doc: CMap, included: CMap, source: str, epos: Pos | None,
-            issues: list[ConfigIssue]) -> None:
+def _import(doc: CMap, included: CMap, source: str, warnings: list[str]) -> None:
     """Add the included project's resources to ``doc``.  A resource the including file
     defines too is merged: the imported definition is the base, the local one the
-    override (``!reset``/``!override`` apply), as compose-go does."""
+    override (``!reset``/``!override`` apply), as compose-go does; a warning says so
+    when the two definitions differ."""
     from compose.loader.merge import merge, strip
 
     for section in SECTIONS:
@@ -139,6 +139,10 @@ def _import(doc: CMap, included: CMap, source: str, epos: Pos | None,
         for name, value in items.items():
             if name in target:
                 local = target[name]
+                if strip(local) != value:
+                    where = target.kpos.get(name)
+                    warnings.append(f"{where or 'the including file'}: {section}.{name} "
+                                    f"overrides the definition included from {source}")
                 if target.tags.get(name) or local is None:
                     continue  # !reset / !override / empty: the local definition as written
                 target[name] = merge(strip(value), local, (section, name))

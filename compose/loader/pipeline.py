@@ -243,7 +243,7 @@ class _Session:
             if rebase_dir is not None:
                 rebase_tree(doc, rebase_dir)
             doc = apply_includes(doc, workdir, env, stack, self.issues, self.load_project,
-                                 self.read_env_files)
+                                 self.read_env_files, self.warnings)
             if extends:
                 resolver = ExtendsResolver(self.issues,
                                            lambda p, _e=env: self.load_other(p, _e))

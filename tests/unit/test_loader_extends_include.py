@@ -163,12 +163,16 @@ def test_include_local_definition_overrides_the_imported_one(tmp_path):
     assert cfg.data["services"]["web"] == {"image": "mine", "user": "u"}
     assert cfg.positions.get(("services", "web", "image")).file == "compose.yaml"
     assert cfg.positions.get(("services", "web", "user")).file == "inc.yaml"
+    assert any("compose.yaml:3:3: services.web overrides the definition included from" in w
+               for w in cfg.warnings)
 
 
 def test_include_identical_definition_is_not_a_conflict(tmp_path):
     write(tmp_path, "inc.yaml", "services:\n  web: {image: same}\n")
     write(tmp_path, "compose.yaml", "include: [inc.yaml]\nservices:\n  web: {image: same}\n")
-    assert load(tmp_path).data["services"]["web"] == {"image": "same"}
+    cfg = load(tmp_path)
+    assert cfg.data["services"]["web"] == {"image": "same"}
+    assert not cfg.warnings
 
 
 def test_include_cycle(tmp_path):
