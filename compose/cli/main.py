@@ -36,6 +36,17 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "search": ("compose.cli.cmd_image:search", "Search images (Docker Hub or a registry)"),
     "commit": ("compose.cli.cmd_build:commit", "Create a new image from a container's changes"),
     "volume": ("compose.cli.cmd_volume:volume", "Manage volumes"),
+    "up": ("compose.cli.cmd_up:up", "Create and start containers"),
+    "create": ("compose.cli.cmd_up:create", "Create containers for a service"),
+    "down": ("compose.cli.cmd_down:down", "Stop and remove containers, networks"),
+    "ps": ("compose.cli.cmd_ps:ps", "List containers"),
+    "logs": ("compose.cli.cmd_logs:logs", "View output from containers"),
+    "start": ("compose.cli.cmd_lifecycle:start", "Start services"),
+    "stop": ("compose.cli.cmd_lifecycle:stop", "Stop services"),
+    "restart": ("compose.cli.cmd_lifecycle:restart", "Restart service containers"),
+    "kill": ("compose.cli.cmd_lifecycle:kill", "Force stop service containers"),
+    "rm": ("compose.cli.cmd_lifecycle:rm", "Remove stopped service containers"),
+    "ls": ("compose.cli.cmd_ls:ls", "List running compose projects"),
 }
 
 

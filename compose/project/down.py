@@ -1,0 +1,113 @@
+"""``down``: stop and remove the project's containers in reverse dependency order
+(concurrently where the graph allows), then its networks; volumes only with ``-v``;
+images with ``--rmi``.  Works from labels alone, so it also cleans up what a crashed or
+interrupted ``up`` left behind."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import anyio
+
+from compose.events import Kind, Status
+from compose.project import containers as cops
+from compose.project.context import ProjectContext
+from compose.project.observe import Observed, project_containers
+from compose.project.resources import remove_network, remove_volume
+from compose.scheduler import Edge, Failed, execute, reverse_edges
+from runtime.errors import RuntimeFailure
+
+
+@dataclass(frozen=True)
+class DownOptions:
+    volumes: bool = False
+    remove_orphans: bool = False
+    rmi: str | None = None          # "local" | "all"
+    timeout: float | None = None
+
+
+class DownFailed(RuntimeFailure):
+    pass
+
+
+def _stop_graph(ctx: ProjectContext, names: list[str]) -> dict[str, list[Edge[str]]]:
+    edges = {n: [Edge(d) for d in ctx.project.services[n].depends_on
+                 if d in ctx.project.services] for n in names if n in ctx.project.services}
+    return reverse_edges(names, edges)
+
+
+async def remove_containers(ctx: ProjectContext, found: list[Observed], *,
+                            volumes: bool = False, timeout: float | None = None) -> None:
+    """Stop+remove ``found``; dependents before their dependencies."""
+    by_service: dict[str, list[Observed]] = {}
+    for o in found:
+        by_service.setdefault(o.service, []).append(o)
+    names = list(by_service)
+
+    async def action(service: str, node) -> None:
+        async with anyio.create_task_group() as tg:
+            for o in by_service[service]:
+                tg.start_soon(lambda o=o: anyio.to_thread.run_sync(
+                    lambda: cops.remove(ctx, o, volumes=volumes, timeout=timeout)))
+
+    outcomes = await execute(names, _stop_graph(ctx, names), action, limit=ctx.parallel)
+    failed = [f"{n}: {o.error}" for n, o in outcomes.items() if isinstance(o, Failed)]
+    if failed:
+        raise DownFailed("could not remove every container:\n" + "\n".join(failed))
+
+
+async def down(ctx: ProjectContext, opts: DownOptions) -> None:
+    project = ctx.project
+    found = await anyio.to_thread.run_sync(
+        lambda: project_containers(ctx.containers, project.name, oneoff=None))
+    known = [o for o in found if o.service in project.services or o.oneoff]
+    orphans = [o for o in found if o.service not in project.services and not o.oneoff]
+    if orphans and not opts.remove_orphans:
+        ctx.bus.status(Kind.PROJECT, "", Status.WARNING,
+                       f"Found orphan containers ({', '.join(o.name for o in orphans)}) for "
+                       "this project. If you removed or renamed this service in your compose "
+                       "file, you can run this command with the --remove-orphans flag to "
+                       "clean it up.")
+    targets = known + (orphans if opts.remove_orphans else [])
+    await remove_containers(ctx, targets, volumes=opts.volumes, timeout=opts.timeout)
+
+    for net in project.networks.values():
+        await anyio.to_thread.run_sync(_remove_network_if_unused, ctx, net)
+    if opts.volumes:
+        for vol in project.volumes.values():
+            await anyio.to_thread.run_sync(remove_volume, ctx, vol)
+    if opts.rmi:
+        await anyio.to_thread.run_sync(_remove_images, ctx, opts.rmi)
+    import shutil
+
+    shutil.rmtree(ctx.paths.projects / project.name / "secrets", ignore_errors=True)
+
+
+def _remove_network_if_unused(ctx: ProjectContext, net) -> None:
+    with ctx.net_lock:
+        if not ctx.networks.exists(net.name) or net.external:
+            return
+        if ctx.networks.inspect(net.name).get("Containers"):
+            ctx.bus.status(Kind.NETWORK, net.name, Status.WARNING, "Resource is still in use")
+            return
+    remove_network(ctx, net)
+
+
+def _remove_images(ctx: ProjectContext, mode: str) -> None:
+    from compose.project.images import image_name
+
+    for svc in ctx.project.services.values():
+        if mode == "local" and svc.image and svc.build is None:
+            continue
+        if mode == "local" and svc.image and svc.build is not None:
+            continue  # local: only images without a custom tag
+        ref = image_name(ctx, svc)
+        if not ctx.images.exists(ref):
+            continue
+        ctx.bus.status(Kind.IMAGE, ref, Status.REMOVING)
+        try:
+            ctx.images.remove(ref)
+        except Exception as err:  # in use by another project: warn, as compose does
+            ctx.bus.status(Kind.IMAGE, ref, Status.WARNING, str(err))
+            continue
+        ctx.bus.status(Kind.IMAGE, ref, Status.REMOVED)

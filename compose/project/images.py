@@ -1,0 +1,132 @@
+"""Getting each service's image: resolve, pull (per ``pull_policy``) or build.
+
+All pulls of a project run concurrently (``pull_images``); builds run through the
+builder.  A built service's image is named ``image:`` or ``<project>-<service>``, as
+``docker compose`` names it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import anyio
+
+from compose.events import Kind, Status
+from compose.model.types import Service
+from compose.project.context import ProjectContext
+from compose.project.convert import ImageInfo
+from runtime.errors import NotFoundError
+
+
+def image_name(ctx: ProjectContext, service: Service) -> str:
+    return service.image or f"{ctx.project.name}-{service.name}"
+
+
+def info(image) -> ImageInfo:
+    return ImageInfo(ref=image.references[0] if image.references else image.id,
+                     id=image.id, layers=image.layer_dirs(), config=image.config)
+
+
+def _needs_build(ctx: ProjectContext, service: Service, build: bool | None) -> bool:
+    if service.build is None or build is False:
+        return False
+    if build or service.pull_policy == "build":
+        return True
+    return not ctx.images.exists(image_name(ctx, service))
+
+
+async def build_service(ctx: ProjectContext, service: Service, *, no_cache: bool = False,
+                        pull: bool = False, build_args: dict[str, str] | None = None):
+    from runtime.build.engine import Builder, BuildRequest
+
+    assert service.build is not None
+    b = service.build
+    name = image_name(ctx, service)
+    ctx.bus.status(Kind.IMAGE, name, Status.BUILDING)
+    args = {k: v for k, v in b.args.items() if v is not None}
+    args.update(build_args or {})
+    req = BuildRequest(
+        context=Path(b.context),
+        dockerfile=(Path(b.context) / b.dockerfile) if b.dockerfile and not
+        b.dockerfile_inline else None,
+        dockerfile_text=b.dockerfile_inline,
+        tags=(name, *b.tags),
+        build_args=args,
+        target=b.target,
+        no_cache=no_cache or b.no_cache,
+        pull=pull or b.pull,
+        labels=dict(b.labels),
+        network=b.network or "default",
+        extra_hosts=tuple(b.extra_hosts),
+        shm_size=b.shm_size,
+    )
+    result = await Builder(ctx.paths).build_async(req)
+    ctx.bus.status(Kind.IMAGE, name, Status.BUILT)
+    return result.image
+
+
+async def ensure_images(ctx: ProjectContext, services: Sequence[Service], *,
+                        pull: str | None = None, build: bool | None = None,
+                        quiet_pull: bool = False) -> dict[str, ImageInfo]:
+    """Resolve every service's image; pull and build what is missing.  Returns
+    ``{service name: ImageInfo}``."""
+    from runtime.images.pull import pull_images
+
+    to_build = [s for s in services if _needs_build(ctx, s, build)]
+    built = {s.name for s in to_build}
+    pulls: dict[str, list[str]] = {}
+    for s in services:
+        if s.name in built:
+            continue
+        if not s.image:
+            raise NotFoundError(f"service {s.name!r} has neither an image nor a build "
+                                "section", hint="add `image:` or `build:`")
+        policy = pull or s.pull_policy or "missing"
+        if s.build is not None and policy == "build":
+            policy = "missing"
+        pulls.setdefault(policy, []).append(s.image)
+
+    out: dict[str, ImageInfo] = {}
+    images_by_ref: dict[str, object] = {}
+
+    def progress(event) -> None:  # PullEvent, called from the puller's worker threads
+        if quiet_pull:
+            return
+        from compose.events import Event
+
+        if event.id is None:
+            status = {"Resolving": Status.PULLING, "Done": Status.PULLED}.get(event.status)
+            if status is not None:
+                ctx.bus.status(Kind.IMAGE, event.ref, status, event.detail)
+        else:
+            ctx.bus.emit(Event(Kind.LAYER, event.id, Status.DOWNLOADING, event.status,
+                               parent=event.ref, current=event.current or None,
+                               total=event.total or None))
+
+    async def do_pulls() -> None:
+        for policy, refs in pulls.items():
+            result = await pull_images(ctx.paths, sorted(set(refs)), policy=policy,
+                                       progress=progress)
+            images_by_ref.update(result)
+
+    async def do_builds() -> None:
+        async with anyio.create_task_group() as tg:
+            for s in to_build:
+                async def one(s: Service = s) -> None:
+                    img = await build_service(ctx, s)
+                    out[s.name] = info(img)
+                tg.start_soon(one)
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(do_pulls)
+        tg.start_soon(do_builds)
+
+    for s in services:
+        if s.name in out:
+            continue
+        img = images_by_ref.get(s.image or "")
+        if img is None:
+            img = ctx.images.resolve(s.image)  # raises a clear "no such image"
+        out[s.name] = info(img)
+    return out

@@ -1,0 +1,61 @@
+"""What exists: the project's containers, found from their labels alone."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from compose import labels
+
+
+@dataclass(frozen=True, slots=True)
+class Observed:
+    id: str
+    name: str
+    service: str
+    number: int
+    oneoff: bool
+    config_hash: str
+    status: str                  # runtime status: created, running, exited, ...
+    record: Any                  # runtime.container.store.Record
+
+    @property
+    def running(self) -> bool:
+        return self.status in ("running", "restarting", "paused")
+
+
+def project_containers(containers: Any, project: str, *, oneoff: bool | None = False
+                       ) -> list[Observed]:
+    """Every container labelled with ``project`` (one-offs excluded unless asked)."""
+    out = []
+    for rec in containers.store.records():
+        lab = dict(rec.spec.labels)
+        if lab.get(labels.PROJECT) != project:
+            continue
+        is_oneoff = lab.get(labels.ONE_OFF) == "True"
+        if oneoff is not None and is_oneoff != oneoff:
+            continue
+        try:
+            number = int(lab.get(labels.CONTAINER_NUMBER, "0"))
+        except ValueError:
+            number = 0
+        out.append(Observed(rec.id, rec.name, lab.get(labels.SERVICE, ""), number,
+                            is_oneoff, lab.get(labels.CONFIG_HASH, ""), rec.status.value, rec))
+    out.sort(key=lambda o: (o.service, o.number, o.name))
+    return out
+
+
+def all_projects(containers: Any) -> dict[str, list[Observed]]:
+    """Every project on the host (for ``ls``), keyed by name."""
+    found: dict[str, list[Observed]] = {}
+    for rec in containers.store.records():
+        lab = dict(rec.spec.labels)
+        name = lab.get(labels.PROJECT)
+        if not name:
+            continue
+        found.setdefault(name, []).append(Observed(
+            rec.id, rec.name, lab.get(labels.SERVICE, ""),
+            int(lab.get(labels.CONTAINER_NUMBER, "0") or 0),
+            lab.get(labels.ONE_OFF) == "True", lab.get(labels.CONFIG_HASH, ""),
+            rec.status.value, rec))
+    return found
