@@ -1,0 +1,168 @@
+"""``up``/``down`` end to end with real containers, networks and volumes."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.conftest import needs_root
+from tests.integration.compose_fixtures import busybox_tar, project_dir, wait_until, write  # noqa: F401
+
+pytestmark = [pytest.mark.integration, needs_root]
+
+STACK = """
+name: demo
+services:
+  db:
+    image: pcbox:1
+    command: ["sh", "-c", "echo db-ready; exec sleep 1000"]
+    volumes: ["data:/data"]
+  web:
+    image: pcbox:1
+    command: ["sh", "-c", "nslookup db >/tmp/ns 2>&1 && echo RESOLVED-db; exec sleep 1000"]
+    depends_on: [db]
+    ports: ["127.0.0.1::8080"]
+volumes:
+  data: {}
+"""
+
+
+def ps_json(run_cli, f):
+    res = run_cli("-f", str(f), "ps", "-a", "--format", "json")
+    assert res.returncode == 0, res
+    return [json.loads(line) for line in res.stdout.splitlines()]
+
+
+def test_up_down_roundtrip(run_cli, project_dir):
+    f = write(project_dir, STACK)
+    res = run_cli("-f", str(f), "up", "-d")
+    assert res.returncode == 0, res
+    assert res.stdout == ""  # progress goes to stderr, stdout stays clean
+    assert "Container demo-web-1" in res.stderr
+    rows = {r["Service"]: r for r in ps_json(run_cli, f)}
+    assert set(rows) == {"db", "web"}
+    assert all(r["State"] == "running" for r in rows.values())
+    assert rows["web"]["Name"] == "demo-web-1"
+    assert rows["web"]["Publishers"] and rows["web"]["Publishers"][0]["TargetPort"] == 8080
+
+    def resolved():
+        out = run_cli("-f", str(f), "logs", "--no-color", "web")
+        return "RESOLVED-db" in out.stdout
+    wait_until(resolved)
+    logs = run_cli("-f", str(f), "logs", "--no-color")
+    assert "db-1  | db-ready" in logs.stdout
+
+    # up again with nothing changed: nothing recreated
+    ids_before = {r["ID"] for r in ps_json(run_cli, f)}
+    res = run_cli("-f", str(f), "up", "-d")
+    assert res.returncode == 0, res
+    assert {r["ID"] for r in ps_json(run_cli, f)} == ids_before
+
+    ls = run_cli("ls")
+    assert "demo" in ls.stdout and "running(2)" in ls.stdout
+
+    res = run_cli("-f", str(f), "down")
+    assert res.returncode == 0, res
+    assert ps_json(run_cli, f) == []
+    assert "Network demo_default Removed" in res.stderr or "Network demo_default" in res.stderr
+    # the named volume survives down; down -v removes it
+    vols = run_cli("volume", "ls", "-q")
+    assert "demo_data" in vols.stdout
+    res = run_cli("-f", str(f), "down", "-v")
+    assert res.returncode == 0, res
+    assert "demo_data" not in run_cli("volume", "ls", "-q").stdout
+
+
+def test_config_change_recreates_only_that_service(run_cli, project_dir):
+    f = write(project_dir, STACK)
+    assert run_cli("-f", str(f), "up", "-d").returncode == 0
+    before = {r["Service"]: r["ID"] for r in ps_json(run_cli, f)}
+    write(project_dir, STACK.replace("echo db-ready", "echo db-ready-v2"))
+    res = run_cli("-f", str(f), "up", "-d")
+    assert res.returncode == 0, res
+    after = {r["Service"]: r["ID"] for r in ps_json(run_cli, f)}
+    assert after["db"] != before["db"]
+    assert after["web"] == before["web"]
+
+
+def test_scale_up_and_down(run_cli, project_dir):
+    f = write(project_dir, STACK)
+    assert run_cli("-f", str(f), "up", "-d", "--scale", "web=3").returncode == 0
+    names = sorted(r["Name"] for r in ps_json(run_cli, f) if r["Service"] == "web")
+    assert names == ["demo-web-1", "demo-web-2", "demo-web-3"]
+    assert run_cli("-f", str(f), "up", "-d", "--scale", "web=1").returncode == 0
+    names = sorted(r["Name"] for r in ps_json(run_cli, f) if r["Service"] == "web")
+    assert names == ["demo-web-1"]
+
+
+def test_completed_successfully_gates_dependent(run_cli, project_dir):
+    f = write(project_dir, """
+name: gate
+services:
+  migrate:
+    image: pcbox:1
+    command: ["sh", "-c", "sleep 0.5; echo migrated"]
+  app:
+    image: pcbox:1
+    command: ["sh", "-c", "echo app-started; exec sleep 1000"]
+    depends_on:
+      migrate: {condition: service_completed_successfully}
+""")
+    res = run_cli("-f", str(f), "up", "-d")
+    assert res.returncode == 0, res
+    rows = {r["Service"]: r for r in ps_json(run_cli, f)}
+    assert rows["migrate"]["State"] == "exited" and rows["migrate"]["ExitCode"] == 0
+    assert rows["app"]["State"] == "running"
+
+
+def test_failed_dependency_stops_dependents(run_cli, project_dir):
+    f = write(project_dir, """
+name: failgate
+services:
+  migrate:
+    image: pcbox:1
+    command: ["sh", "-c", "exit 3"]
+  app:
+    image: pcbox:1
+    command: ["sleep", "1000"]
+    depends_on:
+      migrate: {condition: service_completed_successfully}
+""")
+    res = run_cli("-f", str(f), "up", "-d")
+    assert res.returncode == 1, res
+    assert "exit 3" in res.stderr and "app" in res.stderr
+    rows = {r["Service"]: r for r in ps_json(run_cli, f)}
+    assert "app" not in rows
+
+
+def test_attached_exit_code_from(run_cli, project_dir):
+    f = write(project_dir, """
+name: attached
+services:
+  job:
+    image: pcbox:1
+    command: ["sh", "-c", "echo job-output; exit 7"]
+  side:
+    image: pcbox:1
+    command: ["sleep", "1000"]
+""")
+    res = run_cli("-f", str(f), "--ansi", "never", "up", "--exit-code-from", "job",
+                  "-t", "1")
+    assert res.returncode == 7, res
+    assert "job-1   | job-output" in res.stdout or "job-1  | job-output" in res.stdout
+    assert "job-1 exited with code 7" in res.stdout
+
+
+def test_two_projects_with_same_service_names_stay_apart(run_cli, project_dir):
+    f1 = write(project_dir, STACK.replace("name: demo", "name: one"), "one.yaml")
+    f2 = write(project_dir, STACK.replace("name: demo", "name: two"), "two.yaml")
+    try:
+        assert run_cli("-f", str(f1), "up", "-d").returncode == 0
+        assert run_cli("-f", str(f2), "up", "-d").returncode == 0
+        assert {r["Name"] for r in ps_json(run_cli, f1)} == {"one-db-1", "one-web-1"}
+        assert run_cli("-f", str(f1), "down").returncode == 0
+        assert {r["Name"] for r in ps_json(run_cli, f2)} == {"two-db-1", "two-web-1"}
+    finally:
+        run_cli("-f", str(f1), "down", "-v", "-t", "1")
+        run_cli("-f", str(f2), "down", "-v", "-t", "1")
