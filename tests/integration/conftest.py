@@ -28,3 +28,5 @@ def rt(state_paths):
             runtime.containers.remove(rec.id, force=True)
         except Exception:
             pass
+
+from tests.integration.compose_fixtures import busybox_tar, project_dir  # noqa: E402, F401

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from tests.conftest import needs_root
-from tests.integration.compose_fixtures import busybox_tar, project_dir, wait_until, write  # noqa: F401
+from tests.integration.compose_fixtures import wait_until, write
 
 pytestmark = [pytest.mark.integration, needs_root]
 
