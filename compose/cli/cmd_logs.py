@@ -41,9 +41,11 @@ def logs(obj, services, follow, tail, timestamps, since, until, no_color, no_log
     printer = LogPrinter(names.values(), color=color, prefix=not no_log_prefix,
                          timestamps=timestamps)
     # Stored output, merged by time across containers.
-    streams = [((e.time, i, e) for e in ctx.containers.logs(o.id, tail=n, since=since,
-                                                            until=until))
-               for i, o in enumerate(found)]
+    def stored(i: int, cid: str):
+        for e in ctx.containers.logs(cid, tail=n, since=since, until=until):
+            yield e.time, i, e
+
+    streams = [stored(i, o.id) for i, o in enumerate(found)]
     for _, i, entry in heapq.merge(*streams):
         printer.line(names[found[i].id], entry.data, stream=entry.stream, time=entry.time)
     if not follow:

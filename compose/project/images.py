@@ -23,9 +23,9 @@ def image_name(ctx: ProjectContext, service: Service) -> str:
     return service.image or f"{ctx.project.name}-{service.name}"
 
 
-def info(image) -> ImageInfo:
-    return ImageInfo(ref=image.references[0] if image.references else image.id,
-                     id=image.id, layers=image.layer_dirs(), config=image.config)
+def info(image, ref: str) -> ImageInfo:
+    """``ref`` as the user wrote it (what ``ps`` shows)."""
+    return ImageInfo(ref=ref, id=image.id, layers=image.layer_dirs(), config=image.config)
 
 
 def _needs_build(ctx: ProjectContext, service: Service, build: bool | None) -> bool:
@@ -115,7 +115,7 @@ async def ensure_images(ctx: ProjectContext, services: Sequence[Service], *,
             for s in to_build:
                 async def one(s: Service = s) -> None:
                     img = await build_service(ctx, s)
-                    out[s.name] = info(img)
+                    out[s.name] = info(img, image_name(ctx, s))
                 tg.start_soon(one)
 
     async with anyio.create_task_group() as tg:
@@ -128,5 +128,5 @@ async def ensure_images(ctx: ProjectContext, services: Sequence[Service], *,
         img = images_by_ref.get(s.image or "")
         if img is None:
             img = ctx.images.resolve(s.image)  # raises a clear "no such image"
-        out[s.name] = info(img)
+        out[s.name] = info(img, s.image or "")
     return out
