@@ -47,6 +47,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "kill": ("compose.cli.cmd_lifecycle:kill", "Force stop service containers"),
     "rm": ("compose.cli.cmd_lifecycle:rm", "Remove stopped service containers"),
     "ls": ("compose.cli.cmd_ls:ls", "List running compose projects"),
+    "run": ("compose.cli.cmd_run:run", "Run a one-off command on a service"),
 }
 
 
