@@ -18,6 +18,8 @@ from runtime.kernel import consts as C
 def remove_container(k, b: dict) -> None:
     r = b.get("remove", {})
     netns = r.get("netns")
+    if netns:
+        release_endpoints(b)
     if netns and os.path.exists(netns):
         release_netns(k, netns)
     for path in r.get("files", ()):
@@ -27,6 +29,33 @@ def remove_container(k, b: dict) -> None:
             pass
     for d in r.get("dirs", ()):
         shutil.rmtree(d, ignore_errors=True)
+
+
+def release_endpoints(b: dict) -> None:
+    """Network endpoints of the container (leases, DNS names, published ports, NAT
+    rules): the same release ``rm`` does, for ``--rm`` containers removed by the shim."""
+    import sys
+    from pathlib import Path
+
+    from runtime.paths import StatePaths
+
+    if sys.flags.no_site:
+        # The shim runs with -S (lean); this short-lived cleanup child needs pyroute2.
+        import site
+
+        site.main()
+    cdir = Path(b["dir"])                                 # <root>/containers/<id>
+    run = Path(b["attach_socket"]).parent.parent.parent   # <run>/containers/<id>/...
+    paths = StatePaths(cdir.parent.parent, run)
+    if not paths.networks.is_dir():
+        return
+    from runtime.network.api import Networks
+
+    nets = Networks(paths)
+    try:
+        nets.cleanup_container(b["id"])
+    finally:
+        nets.close()
 
 
 def release_netns(k, path: str) -> None:

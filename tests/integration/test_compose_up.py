@@ -166,3 +166,16 @@ def test_two_projects_with_same_service_names_stay_apart(run_cli, project_dir):
     finally:
         run_cli("-f", str(f1), "down", "-v", "-t", "1")
         run_cli("-f", str(f2), "down", "-v", "-t", "1")
+
+
+def test_run_one_off_passes_exit_code_and_leaves_nothing(run_cli, project_dir):
+    f = write(project_dir, STACK)
+    res = run_cli("-f", str(f), "run", "--rm", "web", "sh", "-c",
+                  "nslookup db >/dev/null && echo found-db; exit 5")
+    assert res.returncode == 5, res
+    assert "found-db" in res.stdout
+    rows = ps_json(run_cli, f)
+    assert [r["Service"] for r in rows] == ["db"]  # dependency started, one-off removed
+    res = run_cli("-f", str(f), "down", "-t", "1")
+    assert res.returncode == 0, res
+    assert "still in use" not in res.stderr  # the --rm container released its endpoint
