@@ -48,6 +48,11 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "rm": ("compose.cli.cmd_lifecycle:rm", "Remove stopped service containers"),
     "ls": ("compose.cli.cmd_ls:ls", "List running compose projects"),
     "run": ("compose.cli.cmd_run:run", "Run a one-off command on a service"),
+    "pull": ("compose.cli.cmd_images:pull", "Pull service images"),
+    "push": ("compose.cli.cmd_images:push", "Push service images"),
+    "images": ("compose.cli.cmd_images:images", "List images used by the created containers"),
+    "port": ("compose.cli.cmd_port:port", "Print the public port for a port binding"),
+    "wait": ("compose.cli.cmd_port:wait", "Block until containers of services stop"),
 }
 
 
