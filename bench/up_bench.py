@@ -23,7 +23,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.harness import Candidate, command, measure, pycompose_argv, report, save  # noqa: E402
+from bench.harness import Candidate, command, measure, pycompose_argv, report, save
 
 PODMAN_COMPOSE = Path("/tmp/anchors-venv/bin/podman-compose")
 
