@@ -132,9 +132,19 @@ async def up(ctx: ProjectContext, opts: UpOptions) -> list[str]:
                 ctx.bus.status(Kind.CONTAINER, old.name, Status.RECREATED)
                 ids.append(cid)
 
+        errors: list[BaseException] = []
+
+        async def guarded(step) -> None:
+            try:
+                await anyio.to_thread.run_sync(run_step, step)
+            except Exception as err:  # reported once for the service, below
+                errors.append(err)
+
         async with node.slot(), anyio.create_task_group() as tg:
             for step in steps:
-                tg.start_soon(anyio.to_thread.run_sync, run_step, step)
+                tg.start_soon(guarded, step)
+        if errors:
+            raise errors[0]
         started_ids[name] = ids
         node.reach("started")
         if opts.no_start:
