@@ -14,7 +14,7 @@ from compose.project.convert import ImageInfo, build_spec
 from compose.project.mounts import secrets_dir, service_mounts
 from compose.project.naming import container_labels
 from compose.project.observe import Observed, project_containers
-from compose.project.resources import DEFAULT_NETWORK, network_gateway
+from compose.project.resources import DEFAULT_NETWORK
 from runtime import spec as rs
 from runtime.errors import NotFoundError, RuntimeFailure
 
@@ -26,9 +26,24 @@ class DependencyFailed(RuntimeFailure):
 
 
 def network_mode(ctx: ProjectContext, service: Service) -> rs.NetworkMode:
+    """``network_mode`` / ``networks:`` -> the runtime's NetworkMode.  Bridge-mode
+    containers are wired by the runtime when they start (``runtime.network.hooks``):
+    one attachment per network, highest priority first, the service name as an alias."""
     mode = service.network_mode
     if not mode or mode == "bridge":
-        return rs.NetworkMode("bridge")
+        entries = service.networks or {DEFAULT_NETWORK: None}
+        attachments = []
+        for key, opts in entries.items():
+            net = ctx.project.networks[key]
+            attachments.append(rs.NetworkAttachment(
+                network=net.name,
+                aliases=(service.name, *(opts.aliases if opts else ())),
+                ipv4_address=opts.ipv4_address if opts else None,
+                ipv6_address=opts.ipv6_address if opts else None,
+                mac_address=(opts.mac_address if opts else None) or service.mac_address,
+                priority=(opts.gw_priority or opts.priority or 0) if opts else 0))
+        attachments.sort(key=lambda a: -a.priority)
+        return rs.NetworkMode("bridge", attachments=tuple(attachments))
     if mode in ("host", "none"):
         return rs.NetworkMode(mode)  # type: ignore[arg-type]
     kind, _, target = mode.partition(":")
@@ -45,26 +60,15 @@ def network_mode(ctx: ProjectContext, service: Service) -> rs.NetworkMode:
                         hint="use bridge, host, none, service:NAME or container:NAME")
 
 
-def _service_networks(ctx: ProjectContext, service: Service):
-    """(network model, service-network options) sorted by priority, highest first."""
-    entries = service.networks or {DEFAULT_NETWORK: None}
-    out = []
-    for key, opts in entries.items():
-        out.append((ctx.project.networks[key], opts))
-    out.sort(key=lambda e: -((e[1].priority or 0) if e[1] else 0))
-    return out
-
-
-def _port_specs(service: Service):
-    from runtime.network.ports import PortSpec
-
+def port_specs(service: Service) -> tuple[rs.PortSpec, ...]:
     specs = []
     for p in service.ports:
         rng = p.published_range()
-        specs.append(PortSpec(target=p.target, protocol=p.protocol, host_ip=p.host_ip or "",
-                              host_port_min=rng[0] if rng else None,
-                              host_port_max=rng[1] if rng else None))
-    return specs
+        specs.append(rs.PortSpec(target=p.target, protocol=p.protocol,
+                                 host_ip=p.host_ip or "",
+                                 host_port_min=rng[0] if rng else None,
+                                 host_port_max=rng[1] if rng else None))
+    return tuple(specs)
 
 
 def create(ctx: ProjectContext, service: Service, number: int, image: ImageInfo,
@@ -76,31 +80,17 @@ def create(ctx: ProjectContext, service: Service, number: int, image: ImageInfo,
 
     cname = name or container_name(ctx.project, service, number)
     mode = network_mode(ctx, service)
-    nets = _service_networks(ctx, service) if mode.kind == "bridge" else []
-    dns: tuple[str, ...] = ()
-    extra_hosts = list(service.extra_hosts)
-    if nets:
-        gateway = network_gateway(ctx, nets[0][0].name)
-        if gateway and not service.dns:
-            dns = (gateway,)  # the network's own name server (runs on the gateway)
-        extra_hosts = [(h, gateway if ip == "host-gateway" and gateway else ip)
-                       for h, ip in extra_hosts]
     mounts = service_mounts(ctx, service, image, container_name=cname,
                             previous=previous.record.spec.mounts if previous else (),
                             renew_anonymous=renew_anonymous,
                             volumes_from=_volumes_from(ctx, service))
     labels = container_labels(ctx.project, service, number, config_hash, oneoff=oneoff)
     spec = build_spec(ctx.project, service, image, name=cname, labels=labels,
-                      mounts=mounts, network=mode, dns=dns, extra_hosts=extra_hosts,
-                      **overrides)
+                      mounts=mounts, network=mode,
+                      ports=port_specs(service) if publish_ports and mode.kind == "bridge"
+                      else (), **overrides)
     ctx.bus.status(Kind.CONTAINER, cname, Status.CREATING)
     cid = ctx.containers.create(spec)
-    try:
-        if nets:
-            _attach(ctx, service, cid, cname, nets, ports=publish_ports)
-    except BaseException:
-        ctx.containers.remove(cid, force=True)
-        raise
     ctx.bus.status(Kind.CONTAINER, cname, Status.CREATED)
     return cid
 
@@ -121,25 +111,6 @@ def _volumes_from(ctx: ProjectContext, service: Service):
             rec = peers[0].record
         out.append((rec.spec.mounts, mode or None))
     return out
-
-
-def _attach(ctx: ProjectContext, service: Service, cid: str, cname: str, nets,
-            *, ports: bool) -> None:
-    from runtime.network import netns
-
-    handle = netns.create(netns.handle_path(ctx.paths.run_dir, cid))
-    port_specs = _port_specs(service) if ports else []
-    for i, (net, opts) in enumerate(nets):
-        with ctx.net_lock:
-            ctx.networks.connect(
-                net.name, cid, str(handle), name=cname,
-                hostname=service.hostname or cid[:12],
-                aliases=(service.name, *(opts.aliases if opts else ())),
-                ipv4_address=opts.ipv4_address if opts else None,
-                ipv6_address=opts.ipv6_address if opts else None,
-                mac=(opts.mac_address if opts else None) or service.mac_address,
-                priority=(opts.priority or 0) if opts else 0,
-                ports=port_specs if i == 0 and port_specs else None)
 
 
 def start(ctx: ProjectContext, cid: str, name: str) -> None:

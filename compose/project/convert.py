@@ -173,11 +173,26 @@ def stop_signal(service: Service, image_config: Mapping[str, Any]) -> str:
     return value if value.startswith("SIG") else f"SIG{value}"
 
 
+def expose(service: Service, image_config: Mapping[str, Any]) -> tuple[tuple[int, str], ...]:
+    """The image's ExposedPorts plus the service's ``expose`` (shown by ``ps``)."""
+    out: dict[tuple[int, str], None] = {}
+    for key in image_config.get("ExposedPorts") or {}:
+        port, _, proto = str(key).partition("/")
+        if port.isdigit():
+            out[(int(port), proto or "tcp")] = None
+    for item in service.expose:
+        port, _, proto = str(item).partition("/")
+        lo, _, hi = port.partition("-")
+        if lo.isdigit():
+            for p in range(int(lo), int(hi or lo) + 1):
+                out[(p, proto or "tcp")] = None
+    return tuple(out)
+
+
 def build_spec(project: Project, service: Service, image: ImageInfo, *, name: str,
                labels: Mapping[str, str], mounts: Sequence[rs.Mount],
-               network: rs.NetworkMode, hostname: str | None = None,
-               extra_hosts: Sequence[tuple[str, str]] = (),
-               dns: Sequence[str] = (),
+               network: rs.NetworkMode, ports: Sequence[rs.PortSpec] = (),
+               hostname: str | None = None,
                command_override: Sequence[str] | None = None,
                env_override: Mapping[str, str] | None = None,
                user: str | None = None, workdir: str | None = None,
@@ -215,8 +230,10 @@ def build_spec(project: Project, service: Service, image: ImageInfo, *, name: st
         resources=resources(service),
         security=security(service),
         network=network,
-        extra_hosts=tuple(extra_hosts) or tuple(service.extra_hosts),
-        dns=tuple(dns) or tuple(service.dns),
+        ports=tuple(ports),
+        expose=expose(service, cfg),
+        extra_hosts=tuple(service.extra_hosts),
+        dns=tuple(service.dns),
         dns_search=tuple(service.dns_search),
         dns_options=tuple(service.dns_opt),
         shm_size=service.shm_size or 64 * 1024 * 1024,

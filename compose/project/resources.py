@@ -46,13 +46,6 @@ def ensure_network(ctx: ProjectContext, net: Network) -> None:
     ctx.bus.status(Kind.NETWORK, net.name, Status.CREATED)
 
 
-def network_gateway(ctx: ProjectContext, name: str) -> str | None:
-    with ctx.net_lock:
-        doc = ctx.networks.inspect(name)
-    configs = doc.get("IPAM", {}).get("Config") or []
-    return configs[0].get("Gateway") if configs else None
-
-
 def remove_network(ctx: ProjectContext, net: Network) -> None:
     if net.external:
         return

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import select
 import sys
+import threading
 from pathlib import Path
 
 from runtime.container import bundle, statefile
@@ -98,28 +99,36 @@ def create_cgroup(rec) -> dict:
     return {"paths": paths, "oom_file": oom_file, "version": drv.version}
 
 
+_SPAWN_LOCK = threading.Lock()
+
+
 def spawn_shim(cdir: Path, attach_fd: int = -1, tty: bool = False,
                stdin: bool = False) -> int:
     from runtime.shim.keeper import BOOT
 
     r, w = os.pipe()
-    os.set_inheritable(w, True)
-    if attach_fd >= 0:
-        os.set_inheritable(attach_fd, True)
     argv = [sys.executable, "-I", "-S", "-c", BOOT, PKG_DIR, str(cdir), str(w),
             str(attach_fd), str(int(tty)), str(int(stdin))]
     log = str(cdir / "shim.log")
     mark("cli.spawn")
-    try:
-        pid = os.posix_spawn(sys.executable, argv, os.environ, setsid=True, file_actions=[
-            (os.POSIX_SPAWN_OPEN, 0, os.devnull, os.O_RDONLY, 0),
-            (os.POSIX_SPAWN_OPEN, 1, log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644),
-            (os.POSIX_SPAWN_DUP2, 1, 2),
-        ])
-    finally:
-        os.close(w)
+    # posix_spawn has no close_fds: while ``w`` is inheritable, a shim spawned by another
+    # thread (``up`` starts containers concurrently) would inherit it too and keep our
+    # pipe open, so we would never see EOF.  The lock makes the window exclusive.
+    with _SPAWN_LOCK:
+        os.set_inheritable(w, True)
         if attach_fd >= 0:
-            os.set_inheritable(attach_fd, False)
+            os.set_inheritable(attach_fd, True)
+        try:
+            pid = os.posix_spawn(sys.executable, argv, os.environ, setsid=True,
+                                 file_actions=[
+                (os.POSIX_SPAWN_OPEN, 0, os.devnull, os.O_RDONLY, 0),
+                (os.POSIX_SPAWN_OPEN, 1, log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644),
+                (os.POSIX_SPAWN_DUP2, 1, 2),
+            ])
+        finally:
+            os.close(w)
+            if attach_fd >= 0:
+                os.set_inheritable(attach_fd, False)
     try:
         msg = _read_report(r)
     finally:
