@@ -371,10 +371,24 @@ class Networks:
         return [(n, n["endpoints"][container_id]) for n in self.store.networks()
                 if container_id in n["endpoints"]]
 
+    def _reconcile(self, net: dict[str, Any]) -> None:
+        """Make the host match the state again after a reboot or a crash: endpoints
+        whose netns handle is gone are dropped (lease, ports, DNS names), and a missing
+        bridge is re-created with its rules."""
+        from runtime.network import netns
+
+        stale = [c for c, ep in net["endpoints"].items() if not netns.is_handle(ep["netns"])]
+        for cid in stale:
+            self._disconnect_locked(net, cid)
+        if self.netlink.index(net["bridge"]) is None:
+            self._make_bridge(net)
+            self._sync_host()
+
     def _connect_locked(self, net: dict[str, Any], cid: str, netns_path: str,
                         name: str | None, hostname: str | None, aliases: tuple[str, ...],
                         ipv4: str | None, ipv6: str | None, mac: str | None,
                         priority: int) -> Endpoint:
+        self._reconcile(net)
         existing = net["endpoints"].get(cid)
         if existing is not None:
             if existing["netns"] == str(netns_path):

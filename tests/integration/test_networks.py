@@ -457,3 +457,22 @@ def test_other_names_are_forwarded_to_upstream_from_the_host_netns(env):
     env.nets.connect("fwd-int", "ci", str(ci))
     gw_i = env.nets.inspect("fwd-int")["IPAM"]["Config"][0]["Gateway"]
     assert lookup(ci, "example.test", gw_i) == []
+
+
+def test_state_reconciled_after_reboot_like_loss(env):
+    """Bridges, rules and netns handles vanish on reboot; state files survive.  The next
+    connect drops dead endpoints and rebuilds the bridge and its rules."""
+    env.nets.create("survivor")
+    old = env.container("old")
+    ep_old = env.nets.connect("survivor", "old", str(old), aliases=["gone"])
+    bridge = env.nets.inspect("survivor")["Bridge"]
+    netns.delete(old)                                  # the container's netns is gone
+    subprocess.run(["ip", "link", "del", bridge], check=True)   # and the bridge
+    new = env.container("new")
+    ep_new = env.nets.connect("survivor", "new", str(new))
+    doc = env.nets.inspect("survivor")
+    assert list(doc["Containers"]) == ["new"]
+    assert os.path.isdir(f"/sys/class/net/{bridge}")
+    assert not os.path.exists(f"/sys/class/net/{ep_old.host_ifname}")
+    env.serve(new, "tcp", 7400, "rebuilt")
+    assert client(None, "tcp", ep_new.ip, 7400).startswith("rebuilt")
