@@ -23,7 +23,8 @@ from ipaddress import ip_address, ip_network
 from typing import Any
 
 from runtime.errors import ConflictError, InvalidInputError, NotFoundError, RuntimeFailure
-from runtime.network import dns, ipam, nat, supervise
+from runtime.network import ipam, nat, supervise
+from runtime.network import resolvconf as dns
 from runtime.network.ports import Binding, PortSpec
 from runtime.network.store import Store, host_lock
 from runtime.paths import DEFAULT_ROOT, StatePaths
