@@ -545,3 +545,52 @@ def test_run_mounts_cache_secret_bind_tmpfs(state_paths, base, rt, tmp_path):
     with pytest.raises(PycomposeError, match=r"Dockerfile:2: .*type=ssh is not supported"):
         build(state_paths, ctx, "FROM busybox:test\nRUN --mount=type=ssh true\n")
     _no_leftovers(state_paths)
+
+
+def test_run_heredoc_forms(state_paths, base, rt, tmp_path):
+    ctx = tmp_path / "ctx"
+    ctx.mkdir()
+    df = ("FROM busybox:test\n"
+          "RUN <<EOF\n#!/bin/sh -e\necho \"script as $0\" > /shebang\nEOF\n"
+          "RUN cat <<A > /a && cat <<-B > /b\nalpha $HOME\nA\n\tbeta\n\tB\n"
+          "RUN <<'EOF'\necho plain > /plain\nEOF\n")
+    res, _ = build(state_paths, ctx, df)
+    code, out = run_image(rt, res.image, "cat", "/shebang", "/a", "/b", "/plain")
+    lines = out.splitlines()
+    assert code == 0 and lines[0].startswith("script as /dev/.pycompose-heredoc-")
+    assert lines[1:] == ["alpha /root", "beta", "plain"]
+    for d in res.image.layer_dirs()[:-1]:
+        assert not list(d.glob("dev/.pycompose-heredoc-*"))
+
+
+def test_from_registry_pull_and_pull_flag(state_paths, tmp_path, rt):
+    """FROM an image that is only in a (loopback) registry is pulled; --pull re-pulls."""
+    from runtime.images.push import push
+    from runtime.images.store import ImageStore
+    from runtime.paths import StatePaths
+    from tests.imagetools import build_image, busybox_layers
+    from tests.registryfix import Registry, registry_available
+
+    if not registry_available():
+        pytest.skip("docker-registry not installed")
+    reg = Registry(tmp_path / "registry")
+    try:
+        src = ImageStore(StatePaths.resolve(tmp_path / "src" / "root", tmp_path / "src" / "run"))
+        v1 = build_image(src, "bb:1", busybox_layers(b"-v1"))
+        ref = f"{reg.addr}/library/bb:1"
+        push(src, "bb:1", ref)
+        ctx = tmp_path / "ctx"
+        ctx.mkdir()
+        df = f"FROM {ref}\nRUN echo built > /seen\n"
+        res, _ = build(state_paths, ctx, df)
+        assert res.image.diff_ids[:2] == v1.diff_ids
+        assert run_image(rt, res.image, "cat", "/seen") == (0, "built\n")
+        v2 = build_image(src, "bb:1", busybox_layers(b"-v2"))
+        push(src, "bb:1", ref)
+        res, _ = build(state_paths, ctx, df)  # no --pull: the local copy is used
+        assert res.image.diff_ids[:2] == v1.diff_ids
+        res, _ = build(state_paths, ctx, df, pull=True)
+        assert res.image.diff_ids[:2] == v2.diff_ids != v1.diff_ids
+    finally:
+        reg.stop()
+        remove_build_network(state_paths)
