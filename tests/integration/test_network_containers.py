@@ -198,3 +198,17 @@ def test_stopped_container_leaves_dns_and_returns_on_start(rt, busybox, nets):
     wait_for_output(rt, web, "listening")
     out = run_client(rt, busybox, "stopnet", "nslookup web; try web 8080")
     assert f"Address: {ip}" in out and "hello" in out   # same lease after a restart
+
+
+def test_extra_hosts_host_gateway_and_own_hostname(rt, busybox, nets):
+    net = nets.create("hg")
+    gw = net["IPAM"]["Config"][0]["Gateway"]
+    cid = rt.containers.create(spec(
+        busybox, "cat", "/etc/hosts", hostname="box", domainname="example.test",
+        extra_hosts=(("host.docker.internal", "host-gateway"),), network=bridge("hg")))
+    rt.containers.start(cid)
+    assert rt.containers.wait(cid, timeout=60) == 0
+    hosts = output(rt, cid)
+    ip = json.loads((rt.containers.get(cid).dir / "network.json").read_text())["IPAddress"]
+    assert f"{gw}\thost.docker.internal" in hosts
+    assert f"{ip}\tbox.example.test box" in hosts

@@ -15,6 +15,7 @@ import socket
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import pytest
@@ -476,3 +477,23 @@ def test_state_reconciled_after_reboot_like_loss(env):
     assert not os.path.exists(f"/sys/class/net/{ep_old.host_ifname}")
     env.serve(new, "tcp", 7400, "rebuilt")
     assert client(None, "tcp", ep_new.ip, 7400).startswith("rebuilt")
+
+
+def test_dns_server_that_died_is_restarted_by_the_next_connect(env):
+    net = env.nets.create("phoenix")
+    gw = net["IPAM"]["Config"][0]["Gateway"]
+    a = env.container("a")
+    env.nets.connect("phoenix", "a", str(a), name="a")
+    first = env.nets.store.networks()[0]["dns"]
+    os.kill(first["pid"], 9)          # our own helper process, by pid
+    for _ in range(100):
+        supervise._reap(first["pid"])
+        if not supervise.alive(first):
+            break
+        time.sleep(0.02)
+    assert not supervise.alive(first)
+    b = env.container("b")
+    ep_b = env.nets.connect("phoenix", "b", str(b), name="b")
+    second = env.nets.store.networks()[0]["dns"]
+    assert second["pid"] != first["pid"] and supervise.alive(second)
+    assert lookup(a, "b", gw) == [ep_b.ip]
