@@ -129,3 +129,23 @@ def commit(ctx, message, author, changes, pause, container, reference):
     img = commit_container(_paths(ctx), container, reference, message=message,
                            author=author, changes=changes)
     click.echo(img.id)
+
+
+@click.group("builder")
+def builder() -> None:
+    """Manage the build cache."""
+
+
+@builder.command("prune")
+@click.option("-f", "--force", is_flag=True, help="Do not prompt for confirmation.")
+@click.pass_context
+def builder_prune(ctx, force):
+    """Remove the build cache (step cache, RUN cache mounts, context hash memo)."""
+    from runtime.build.cache import prune_build_cache
+
+    if not force and not click.confirm("WARNING! This will remove all build cache. "
+                                       "Are you sure you want to continue?", default=False):
+        return
+    entries, reclaimed = prune_build_cache(_paths(ctx))
+    click.echo(f"Deleted build cache objects: {entries}")
+    click.echo(f"Total reclaimed space: {reclaimed / 1e6:.3g}MB")

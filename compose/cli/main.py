@@ -35,6 +35,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "logout": ("compose.cli.cmd_image:logout", "Log out from a registry"),
     "search": ("compose.cli.cmd_image:search", "Search images (Docker Hub or a registry)"),
     "commit": ("compose.cli.cmd_build:commit", "Create a new image from a container's changes"),
+    "builder": ("compose.cli.cmd_build:builder", "Manage the build cache"),
     "volume": ("compose.cli.cmd_volume:volume", "Manage volumes"),
     "up": ("compose.cli.cmd_up:up", "Create and start containers"),
     "create": ("compose.cli.cmd_up:create", "Create containers for a service"),

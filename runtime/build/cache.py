@@ -70,3 +70,34 @@ class BuildCache:
                 os.unlink(p)
                 n += 1
         return n
+
+
+def prune_build_cache(paths) -> tuple[int, int]:
+    """``builder prune``: drop step cache entries, RUN cache mounts and the context hash
+    memo (layers go with ``image prune``).  Returns (entries removed, bytes freed)."""
+    import shutil
+
+    entries = 0
+    freed = 0
+    root = paths.builds
+    for sub in ("cache", "cache-mounts"):
+        d = root / sub
+        if not d.is_dir():
+            continue
+        for p in d.iterdir():
+            entries += 1
+            for f in ([p] if p.is_file() else p.rglob("*")):
+                try:
+                    if f.is_file() and not f.is_symlink():
+                        freed += f.stat().st_size
+                except OSError:
+                    pass
+            if p.is_dir() and not p.is_symlink():
+                shutil.rmtree(p, ignore_errors=True)
+            else:
+                p.unlink(missing_ok=True)
+    memo = root / "context-hashes.json"
+    if memo.exists():
+        freed += memo.stat().st_size
+        memo.unlink()
+    return entries, freed

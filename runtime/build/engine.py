@@ -128,6 +128,7 @@ class Builder:
         self.cached_steps = 0
         self.total_steps = 0
         self.layers_created = 0
+        self._declared_args: set[str] = set()
 
     # -- entry points -----------------------------------------------------------------
     def build(self, req: BuildRequest) -> BuildResult:
@@ -171,6 +172,10 @@ class Builder:
             image = await anyio.to_thread.run_sync(
                 lambda: self.store.create_image(config, list(final_state.layers), tags))
         context.hashes.save()
+        unused = sorted(set(req.build_args) - self._declared_args - set(PROXY_ARGS))
+        if unused:
+            self.emit(BuildEvent("info", 0, text="[Warning] One or more build-args "
+                                 f"[{' '.join(unused)}] were not consumed"))
         return BuildResult(image, self.total_steps, self.cached_steps, self.layers_created)
 
     # -- setup ------------------------------------------------------------------------
@@ -197,6 +202,7 @@ class Builder:
             expanded = expand_instruction(arg, lookup, df.escape, df.filename)
             for name, default in expanded.pairs:  # type: ignore[attr-defined]
                 meta[name] = req.build_args.get(name, default)
+                self._declared_args.add(name)
         return meta
 
     def _target(self, df: ins.Dockerfile, target: str | None) -> ins.Stage:
@@ -365,6 +371,7 @@ class Builder:
             expanded = expand_instruction(inst, self._lookup(run), df.escape, df.filename)
         if isinstance(expanded, ins.Arg):
             for name, default in expanded.pairs:
+                self._declared_args.add(name)
                 if name in req.build_args:
                     run.args[name] = req.build_args[name]
                 elif default is not None:
@@ -535,8 +542,10 @@ class Builder:
         state = run.state
         cfg = state.config.get("config") or {}
         if isinstance(inst, ins.Run):
+            names = {e.partition("=")[0] for e in cfg.get("Env") or []}
+            used_args = [f"{k}={v}" for k, v in sorted(run.args.items()) if k not in names]
             return self._run_step(state, inst, req, env, shell, step, context,
-                                  mount_sources or {})
+                                  mount_sources or {}, used_args)
         tmp = self.paths.builds / "tmp"
         with workspace(tmp, self._layer_dirs(state)) as ws:
             config = dict(state.config)
@@ -576,7 +585,7 @@ class Builder:
 
     def _run_step(self, state: StepState, inst: ins.Run, req: BuildRequest, env: list[str],
                   shell: list[str], step: int, context: BuildContext,
-                  mount_sources: dict[str, StepState]) -> StepState:
+                  mount_sources: dict[str, StepState], args: list[str]) -> StepState:
         from runtime.build.runstep import RunStepFailed, plan_run, run_in_container
 
         cfg = state.config.get("config") or {}
@@ -592,7 +601,12 @@ class Builder:
                              "another base image.")
         workdir = cfg.get("WorkingDir") or "/"
         plan = plan_run(inst, shell)
-        created_by = _created_by(inst, shell)
+        created_by = _created_by(inst, shell, args)
+        # Docker's predefined proxy ARGs reach RUN without an ARG line, but never the
+        # cache key or the history
+        names = {e.partition("=")[0] for e in env}
+        env = env + [f"{k}={v}" for k, v in sorted(req.build_args.items())
+                     if k in PROXY_ARGS and k not in names]
 
         def output(text: str) -> None:
             self.emit(BuildEvent("output", step, text=text))
@@ -833,15 +847,17 @@ def _display(inst: ins.Instruction) -> str:
     return text if len(text) <= 200 else text[:197] + "..."
 
 
-def _created_by(inst: ins.Instruction, shell: list[str]) -> str:
-    """History text as BuildKit writes it."""
+def _created_by(inst: ins.Instruction, shell: list[str], args: list[str] = ()) -> str:
+    """History text as BuildKit writes it (``RUN |2 A=1 B=2 /bin/sh -c ...`` when build
+    ARGs were in scope)."""
     if isinstance(inst, ins.Run):
+        prefix = f"RUN |{len(args)} {' '.join(args)} " if args else "RUN "
         if inst.shell_form:
             body = inst.command[0]
             if inst.heredocs:
                 body += "\n" + "".join(f"{d.content}{d.name}\n" for d in inst.heredocs)
-            return f"RUN {' '.join(shell)} {body} # buildkit"
-        return f"RUN {_json_list(inst.command)} # buildkit"
+            return f"{prefix}{' '.join(shell)} {body} # buildkit"
+        return f"{prefix}{_json_list(inst.command)} # buildkit"
     if isinstance(inst, ins.Copy | ins.Add):
         return f"{inst.keyword} {' '.join(inst.sources)} {inst.dest} # buildkit"
     if isinstance(inst, ins.Cmd | ins.Entrypoint):

@@ -174,7 +174,8 @@ CMD ["cat greeting.txt"]
     assert img.raw_config["author"] == "someone"
     history = img.raw_config["history"]
     assert sum(1 for h in history if not h.get("empty_layer")) == len(img.diff_ids)
-    assert any(h["created_by"].startswith("RUN /bin/sh -c echo \"$GREETING") for h in history)
+    assert any(h["created_by"].startswith("RUN |1 GREETING=hi /bin/sh -c echo \"$GREETING")
+               for h in history)
 
     code, out = run_image(rt, img)
     assert (code, out) == (0, "hi from prod mode\n")
@@ -594,3 +595,30 @@ def test_from_registry_pull_and_pull_flag(state_paths, tmp_path, rt):
     finally:
         reg.stop()
         remove_build_network(state_paths)
+
+
+def test_builder_prune_drops_the_cache(state_paths, base, tmp_path, run_cli):
+    ctx = tmp_path / "ctx"
+    ctx.mkdir()
+    (ctx / "Dockerfile").write_text("FROM busybox:test\n"
+                                    "RUN --mount=type=cache,target=/c echo x > /c/f\n")
+    assert run_cli("image", "build", "--build-arg", "NOT_USED=1", str(ctx)).returncode == 0
+    res = run_cli("image", "build", str(ctx))
+    assert "CACHED" in res.stderr
+    pruned = run_cli("builder", "prune", "-f")
+    assert pruned.returncode == 0 and "Deleted build cache objects: 2" in pruned.stdout
+    res = run_cli("image", "build", str(ctx))
+    assert "CACHED" not in res.stderr and "DONE" in res.stderr
+
+
+def test_unused_build_arg_warning(state_paths, base, tmp_path):
+    ctx = tmp_path / "ctx"
+    ctx.mkdir()
+    res, rec = build(state_paths, ctx, "FROM busybox:test\nARG USED\n"
+                                       "RUN test \"$HTTP_PROXY\" = http://p\n",
+                     build_args={"USED": "1", "UNUSED": "2", "HTTP_PROXY": "http://p"})
+    infos = [e.text for e in rec.events if e.kind == "info"]
+    assert infos == ["[Warning] One or more build-args [UNUSED] were not consumed"]
+    # the predefined proxy ARG reached RUN without an ARG line, but not the history
+    last = res.image.raw_config["history"][-1]["created_by"]
+    assert last == 'RUN |1 USED=1 /bin/sh -c test "$HTTP_PROXY" = http://p # buildkit'
