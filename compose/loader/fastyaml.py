@@ -45,6 +45,7 @@ class _Parser:
     def __init__(self, text: str, filename: str) -> None:
         self.file = filename
         lines: list[list[Any]] = []
+        seen_start = False
         for no, raw in enumerate(text.split("\n"), 1):
             if raw.endswith("\r"):
                 raw = raw[:-1]
@@ -60,6 +61,10 @@ class _Parser:
             if c0 == "\t" or "\t" in content[:2]:
                 raise _Unsupported
             if indent == 0 and (c0 in "%" or content.startswith(("---", "..."))):
+                if not lines and not seen_start and (
+                        content == "---" or content.startswith(("--- #", "---\t#"))):
+                    seen_start = True  # a leading document start marker is harmless
+                    continue
                 raise _Unsupported
             lines.append([no, indent, content])
         self.lines = lines

@@ -224,6 +224,7 @@ def test_fast_reader_matches_ruamel_on_the_corpus():
             used += 1
         _same(text)
         _same(text.replace("\n", "\r\n"))
+        _same("---\n" + text)
     assert used > 300  # the fast path really is the common path
 
 
@@ -239,3 +240,8 @@ def test_syntax_errors_have_hints(text, line, hint):
     (issue,) = exc.value.issues
     assert issue.pos.line == line
     assert hint in issue.hint
+
+
+def test_leading_document_marker_stays_on_the_fast_path():
+    assert fast_read("---\nservices: {}\n", "f") is not None
+    assert fast_read("a: 1\n---\na: 2\n", "f") is None  # several documents: ruamel
