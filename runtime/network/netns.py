@@ -16,6 +16,7 @@ import errno
 import fcntl
 import os
 import socket
+import stat
 import struct
 import threading
 from collections.abc import Callable
@@ -33,14 +34,18 @@ def handle_path(run_dir: Path, container_id: str) -> Path:
     return run_dir / "netns" / container_id
 
 
+_NSFS_DEV: list[int] = []
+
+
 def is_handle(path: str | os.PathLike[str]) -> bool:
-    """True when ``path`` is a bind-mounted network namespace (an nsfs file)."""
+    """True when ``path`` is a bind-mounted network namespace (a file on nsfs)."""
     try:
         st = os.stat(path)
     except OSError:
         return False
-    return st.st_dev == os.stat("/proc/self/ns/net").st_dev and st.st_ino != 0 and \
-        not Path(path).is_dir()
+    if not _NSFS_DEV:
+        _NSFS_DEV.append(os.stat("/proc/self/ns/net").st_dev)
+    return st.st_dev == _NSFS_DEV[0] and stat.S_ISREG(st.st_mode)
 
 
 def _run_in_thread(fn: Callable[[], T]) -> T:
