@@ -71,8 +71,6 @@ async def ensure_images(ctx: ProjectContext, services: Sequence[Service], *,
                         quiet_pull: bool = False) -> dict[str, ImageInfo]:
     """Resolve every service's image; pull and build what is missing.  Returns
     ``{service name: ImageInfo}``."""
-    from runtime.images.pull import pull_images
-
     to_build = [s for s in services if _needs_build(ctx, s, build)]
     built = {s.name for s in to_build}
     pulls: dict[str, list[str]] = {}
@@ -105,9 +103,15 @@ async def ensure_images(ctx: ProjectContext, services: Sequence[Service], *,
                                total=event.total or None))
 
     async def do_pulls() -> None:
+        from runtime.images.policy import needs_pull
+
         for policy, refs in pulls.items():
-            result = await pull_images(ctx.paths, sorted(set(refs)), policy=policy,
-                                       progress=progress)
+            wanted = sorted({r for r in refs if needs_pull(ctx.images, r, policy)})
+            if not wanted:
+                continue  # the common case: everything present, the puller never imported
+            from runtime.images.pull import pull_images
+
+            result = await pull_images(ctx.paths, wanted, policy=policy, progress=progress)
             images_by_ref.update(result)
 
     async def do_builds() -> None:
