@@ -36,7 +36,7 @@ class LogPrinter:
         text = text.rstrip("\n")
         head = ""
         if self.prefix:
-            head = self._paint(name, f"{name:<{self.width}}| ")
+            head = self._paint(name, f"{name:<{self.width}} | ")
         if self.timestamps and time:
             head += time + " "
         out = sys.stderr if stream == "stderr" else sys.stdout

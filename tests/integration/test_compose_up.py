@@ -51,7 +51,7 @@ def test_up_down_roundtrip(run_cli, project_dir):
         return "RESOLVED-db" in out.stdout
     wait_until(resolved)
     logs = run_cli("-f", str(f), "logs", "--no-color")
-    assert "db-1  | db-ready" in logs.stdout
+    assert "db-1   | db-ready" in logs.stdout
 
     # up again with nothing changed: nothing recreated
     ids_before = {r["ID"] for r in ps_json(run_cli, f)}
@@ -150,7 +150,7 @@ services:
     res = run_cli("-f", str(f), "--ansi", "never", "up", "--exit-code-from", "job",
                   "-t", "1")
     assert res.returncode == 7, res
-    assert "job-1   | job-output" in res.stdout or "job-1  | job-output" in res.stdout
+    assert "job-1   | job-output" in res.stdout
     assert "job-1 exited with code 7" in res.stdout
 
 
