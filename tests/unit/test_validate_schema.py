@@ -126,3 +126,24 @@ def test_all_schema_errors_are_reported_with_model_errors_elsewhere(tmp_path):
     assert ("services.a.bogus", "compose.yaml:4:5") in got
     assert ("services.b.ports[0]", "compose.yaml:7:13") in got
     assert any(p == "services.b.healthcheck.interval" for p, _ in got)
+
+
+def test_fast_and_full_validators_agree():
+    """jsonschema-rs only says valid/invalid: it must agree with jsonschema, or a
+    broken file would pass unexplained (or a good one fail without a message)."""
+    from hypothesis import HealthCheck, given, settings
+
+    from compose.validate.schema import _fast_validator, _validator
+    from tests.unit.test_model_property import documents
+
+    fast = _fast_validator()
+    if fast is None:
+        pytest.skip("jsonschema-rs not installed")
+    full = _validator()
+
+    @settings(max_examples=300, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(documents)
+    def agree(doc):
+        assert fast.is_valid(doc) == full.is_valid(doc)
+
+    agree()
