@@ -51,6 +51,9 @@ class Builder:
         self.read_env_files = read_env_files
         self.resolve_paths = resolve_paths
         self.issues: list[ConfigIssue] = []
+        # env_file problems per service: Compose only reports them for the services a
+        # command works on (see build_project)
+        self.env_issues: dict[str, list[ConfigIssue]] = {}
         self.files_read: list[str] = []   # env files read (inputs of the result)
 
     # --- helpers --------------------------------------------------------------------
@@ -360,8 +363,9 @@ class Builder:
     def read_env_file(self, ef: T.EnvFile, path: Path) -> dict[str, str | None]:
         if not os.path.exists(ef.path):
             if ef.required:
-                self.err(path, f"env file {ef.path} not found",
-                         "create it, fix the path, or mark it `required: false`")
+                self.env_issues.setdefault(str(path[1]), []).append(ConfigIssue(
+                    self.pos(path), format_path(path), f"env file {ef.path} not found",
+                    "create it, fix the path, or mark it `required: false`"))
             return {}
         self.files_read.append(ef.path)
         try:

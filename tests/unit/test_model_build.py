@@ -203,3 +203,17 @@ def test_project_dict_round_trips_through_the_loader(tmp_path):
     (tmp_path / "again").mkdir()
     p2 = project_of(tmp_path / "again", out)
     assert project_dict(p2) == project_dict(p1)
+
+
+def test_missing_env_file_only_matters_for_selected_services(tmp_path):
+    text = """\
+        services:
+          web: {image: x, depends_on: [db]}
+          db: {image: x}
+          other: {image: x, env_file: missing.env}
+        """
+    with pytest.raises(ConfigError, match="missing.env not found"):
+        project_of(tmp_path, text)
+    assert "other" in project_of(tmp_path, text, services=["web"]).services
+    with pytest.raises(ConfigError, match="missing.env not found"):
+        project_of(tmp_path, text, services=["other"])

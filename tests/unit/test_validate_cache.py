@@ -9,6 +9,8 @@ from tests.unit._compose_helpers import project_of
 def test_schema_cache_remembers_only_valid_trees(tmp_path, monkeypatch):
     monkeypatch.setenv("PYCOMPOSE_CACHE_DIR", str(tmp_path / "c"))
     monkeypatch.delenv("PYCOMPOSE_NO_CACHE", raising=False)
+    # the cache is used when the jsonschema-rs pre-check is not installed
+    monkeypatch.setattr("compose.validate.schema._fast_validator", lambda: None)
     from compose.project_loader import schema_issues
 
     good = {"services": {"a": {"image": "x"}}}
