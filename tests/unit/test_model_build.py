@@ -212,8 +212,8 @@ def test_missing_env_file_only_matters_for_selected_services(tmp_path):
           db: {image: x}
           other: {image: x, env_file: missing.env}
         """
-    with pytest.raises(ConfigError, match="missing.env not found"):
+    with pytest.raises(ConfigError, match=r"missing\.env not found"):
         project_of(tmp_path, text)
     assert "other" in project_of(tmp_path, text, services=["web"]).services
-    with pytest.raises(ConfigError, match="missing.env not found"):
+    with pytest.raises(ConfigError, match=r"missing\.env not found"):
         project_of(tmp_path, text, services=["other"])
