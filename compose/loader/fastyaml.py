@@ -164,8 +164,8 @@ class _Parser:
             if colon < 0:
                 raise _Unsupported
             key = content[:colon].rstrip(" ")
-            if " #" in key or key in ("~", "null", "Null", "NULL") or not key:
-                raise _Unsupported
+            if " #" in key or not key or not isinstance(resolve_plain(key), str):
+                raise _Unsupported  # null or non-string keys: ruamel path reports them
             after = colon + 1
         if after < len(content) and content[after] != " ":
             raise _Unsupported
@@ -252,7 +252,7 @@ class _Parser:
                 else:
                     kstart = i
                     key, i = _flow_plain(text, i, key=True)
-                    if not key:
+                    if not key or not isinstance(resolve_plain(key), str):
                         raise _Unsupported
                 kcol = base + (kstart if kstart is not None else i)
                 if i >= n or text[i] != ":" or key in out or key == "<<":

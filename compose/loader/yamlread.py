@@ -10,7 +10,8 @@ and reports, each with its file:line:col:
 * anchors that reference themselves (``cycle detected``),
 * alias bombs (``excessive aliasing``: the expanded size is computed before anything
   is built),
-* keys that are not scalars, and YAML syntax errors.
+* keys that are not strings (``123:`` must be quoted, as in compose-go), and YAML
+  syntax errors.
 
 ``!reset`` and ``!override`` tags are kept in the parent container's ``tags`` for the
 merge step; other unknown tags are ignored (the value is kept), as the reference does.
@@ -199,6 +200,13 @@ class _Builder:
             key = knode.value
             if ktag == _PLAIN and key in ("", "~", "null", "Null", "NULL"):
                 self.fail(knode, path, "mapping key must not be null")
+                continue
+            if ktag == _PLAIN and not isinstance(resolve_plain(key), str):
+                where = format_path(path)
+                self.issues.append(ConfigIssue(
+                    self.pos(knode), where,
+                    f"non-string key {'in ' + where if where else 'at top level'}: {key}",
+                    f'quote the key: "{key}"'))
                 continue
             if key in out:
                 first = out.kpos[key]

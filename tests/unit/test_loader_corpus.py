@@ -49,6 +49,12 @@ LOAD_ERRORS = {
     "compose-go/inline/reset/TestAliasBombPrevented/02-config.yaml": "excessive aliasing",
     "compose-go/inline/reset/TestAliasNodePreservation/01.yaml": "excessive aliasing",
     "compose-go/inline/reset/TestMergeKeyAliasToScalarRejected/01.yaml": "map merge requires map",
+    "compose-go/inline/loader/TestNonStringKeys/01.yaml": "non-string key at top level: 123",
+    "compose-go/inline/loader/TestNonStringKeys/02.yaml": "non-string key in services: 123",
+    "compose-go/inline/loader/TestNonStringKeys/03.yaml":
+        "non-string key in networks.default.ipam.config[0]: 123",
+    "compose-go/inline/loader/TestNonStringKeys/04.yaml":
+        "non-string key in services.dict-env.environment: 1",
 }
 
 

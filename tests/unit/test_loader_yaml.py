@@ -245,3 +245,23 @@ def test_syntax_errors_have_hints(text, line, hint):
 def test_leading_document_marker_stays_on_the_fast_path():
     assert fast_read("---\nservices: {}\n", "f") is not None
     assert fast_read("a: 1\n---\na: 2\n", "f") is None  # several documents: ruamel
+
+
+@pytest.mark.parametrize(("text", "message", "line"), [
+    ("123:\n  foo: {image: x}\n", "non-string key at top level: 123", 1),
+    ("services:\n  foo: {image: x}\n  123: {image: x}\n", "non-string key in services: 123", 3),
+    ("services:\n  e:\n    environment:\n      1: FOO\n",
+     "non-string key in services.e.environment: 1", 4),
+    ("a: {true: x}\n", "non-string key in a: true", 1),
+])
+def test_non_string_keys(text, message, line):
+    with pytest.raises(ConfigError) as exc:
+        read_yaml(text, "f")
+    (issue,) = exc.value.issues
+    assert issue.message == message and issue.pos.line == line
+    assert "quote the key" in issue.hint
+
+
+def test_quoted_numeric_keys_are_fine():
+    assert plain("environment:\n  '1': FOO\n  \"2\": BAR\n") == {
+        "environment": {"1": "FOO", "2": "BAR"}}
