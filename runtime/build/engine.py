@@ -139,6 +139,9 @@ class Builder:
     async def build_async(self, req: BuildRequest) -> BuildResult:
         import anyio
 
+        from runtime.build.stale import cleanup_workspaces
+
+        cleanup_workspaces(self.paths.builds / "tmp")  # left by killed builds
         text, filename, dockerfile_path = self._read_dockerfile(req)
         df = parse_dockerfile(text, filename)
         context = BuildContext(req.context, load_matcher(req.context.resolve(), dockerfile_path),
@@ -456,6 +459,7 @@ class Builder:
 
     def _content_key(self, context: BuildContext, inst: ins.Copy | ins.Add,
                      run: _StageRun) -> str:
+        context = _with_excludes(context, inst.exclude)
         local = [s for s in inst.sources if not s.startswith("<<") and not _is_url(s)]
         parts = [sources_digest(context, local, chmod=inst.chmod, chown=inst.chown)]
         for s in inst.sources:
@@ -496,7 +500,8 @@ class Builder:
         elif isinstance(inst, ins.Expose):
             ports = dict(cfg.get("ExposedPorts") or {})
             for p in inst.ports:
-                ports[_port_key(p)] = {}
+                for key in _port_keys(p):
+                    ports[key] = {}
             cfg["ExposedPorts"] = ports
         elif isinstance(inst, ins.Volume):
             vols = dict(cfg.get("Volumes") or {})
@@ -684,6 +689,10 @@ class Builder:
                    context: BuildContext, src_state: StepState | None,
                    req: BuildRequest) -> None:
         what = inst.keyword
+        if isinstance(inst, ins.Copy) and inst.parents:
+            raise InvalidInputError("COPY --parents is not supported",
+                                    hint="Copy each directory to its destination.")
+        context = _with_excludes(context, inst.exclude)
         workdir = cfg.get("WorkingDir") or "/"
         uid = gid = None
         if inst.chown:
@@ -714,7 +723,8 @@ class Builder:
             return
         if src_state is not None:
             with workspace(self.paths.builds / "tmp", self._layer_dirs(src_state)) as src_ws:
-                copy_sources(BuildContext(src_ws.root), local, inst.dest, workdir, root, opts,
+                src_ctx = _with_excludes(BuildContext(src_ws.root), inst.exclude)
+                copy_sources(src_ctx, local, inst.dest, workdir, root, opts,
                              what=what, where="source stage/image")
             return
         if isinstance(inst, ins.Add):
@@ -836,8 +846,28 @@ def _is_archive(context: BuildContext, source: str) -> bool:
     return False
 
 
-def _port_key(port: str) -> str:
-    return port if "/" in port else f"{port}/tcp"
+def _port_keys(port: str) -> list[str]:
+    """``80`` -> ["80/tcp"]; ``8000-8002/udp`` -> three entries (as Docker expands)."""
+    number, _, proto = port.partition("/")
+    proto = proto or "tcp"
+    low, dash, high = number.partition("-")
+    if dash and low.isdigit() and high.isdigit() and int(low) <= int(high) <= 65535:
+        return [f"{p}/{proto}" for p in range(int(low), int(high) + 1)]
+    if not number.isdigit() or not 0 < int(number) <= 65535 or proto not in ("tcp", "udp",
+                                                                             "sctp"):
+        raise InvalidInputError(f"invalid EXPOSE port {port!r}",
+                                hint="Write PORT[/tcp|udp|sctp] or a range like 8000-8010.")
+    return [f"{int(number)}/{proto}"]
+
+
+def _with_excludes(ctx: BuildContext, exclude: tuple[str, ...]) -> BuildContext:
+    """The context seen through ``COPY --exclude`` patterns (added after .dockerignore)."""
+    if not exclude:
+        return ctx
+    from runtime.build.dockerignore import Matcher
+
+    texts = [("!" if p.exclusion else "") + p.text for p in ctx.matcher.patterns]
+    return BuildContext(ctx.root, Matcher([*texts, *exclude]), ctx.hashes)
 
 
 def _display(inst: ins.Instruction) -> str:

@@ -58,6 +58,9 @@ def workspace(tmp_root: Path, lowers: list[Path]) -> Iterator[Workspace]:
     """A writable view over ``lowers`` (topmost first); changes land in ``upper``."""
     tmp_root.mkdir(parents=True, exist_ok=True)
     base = Path(tempfile.mkdtemp(prefix="step-", dir=tmp_root))
+    from runtime.build.stale import OWNER_FILE, owner_token
+
+    (base / OWNER_FILE).write_text(owner_token())
     upper, work, merged = base / "upper", base / "work", base / "merged"
     for d in (upper, work, merged):
         d.mkdir(mode=0o755)

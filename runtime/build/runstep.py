@@ -24,6 +24,7 @@ from runtime.errors import PycomposeError, RuntimeFailure
 from runtime.paths import StatePaths
 
 BUILD_LABEL = "io.pycompose.build"
+_swept = False
 
 
 class RunStepFailed(RuntimeFailure):
@@ -71,6 +72,9 @@ def _script_mounts(tmp_root: Path, files: tuple[tuple[str, str], ...]) -> Iterat
         return
     tmp_root.mkdir(parents=True, exist_ok=True)
     d = Path(tempfile.mkdtemp(prefix="heredoc-", dir=tmp_root))
+    from runtime.build.stale import OWNER_FILE, owner_token
+
+    (d / OWNER_FILE).write_text(owner_token())
     try:
         mounts = []
         for i, (target, content) in enumerate(files):
@@ -93,7 +97,13 @@ def run_in_container(paths: StatePaths, *, layers: list[Path], plan: RunPlan,
     """Run ``plan`` over ``layers``; on success call ``collect(upper_dir)`` before the
     container is removed and return (its result, output).  Raises RunStepFailed."""
     from runtime.api import Runtime
+    from runtime.build.stale import OWNER_LABEL, cleanup_containers, owner_token
     from runtime.spec import ContainerSpec, Process, RootFS
+
+    global _swept
+    if not _swept:  # once per process: RUN containers of builds that were killed
+        _swept = True
+        cleanup_containers(paths)
 
     rt = Runtime(paths)
     network_mode = build_network_mode(paths, network)
@@ -105,7 +115,8 @@ def run_in_container(paths: StatePaths, *, layers: list[Path], plan: RunPlan,
             image="<build>", image_id="", rootfs=RootFS(tuple(layers)),
             process=Process(args=plan.argv, env=tuple(env), cwd=cwd or "/", user=user),
             name=f"pycompose-build-{secrets.token_hex(6)}",
-            labels=((BUILD_LABEL, "run"),), mounts=(*script_mounts, *mounts),
+            labels=((BUILD_LABEL, "run"), (OWNER_LABEL, owner_token())),
+            mounts=(*script_mounts, *mounts),
             network=network_mode, extra_hosts=extra_hosts, **spec_kw)
         cid = rt.containers.create(spec)
         try:

@@ -622,3 +622,51 @@ def test_unused_build_arg_warning(state_paths, base, tmp_path):
     # the predefined proxy ARG reached RUN without an ARG line, but not the history
     last = res.image.raw_config["history"][-1]["created_by"]
     assert last == 'RUN |1 USED=1 /bin/sh -c test "$HTTP_PROXY" = http://p # buildkit'
+
+
+def test_leftovers_of_a_killed_build_are_cleaned(state_paths, base, rt, tmp_path):
+    """A build killed half-way leaves a mounted step workspace and a RUN container; the
+    next build finds them from state (dead owner pid) and removes them."""
+    import runtime.build.runstep as runstep
+    from runtime.build.overlay import mount_overlay
+    from runtime.build.stale import OWNER_LABEL
+    from runtime.images.store import ImageStore
+    from runtime.spec import ContainerSpec, Process, RootFS
+
+    dead = "1:1"  # pid 1 did not start at tick 1: never alive
+    img = ImageStore(state_paths).resolve(base)
+    step = state_paths.builds / "tmp" / "step-killed"
+    for sub in ("upper", "work", "merged"):
+        (step / sub).mkdir(parents=True)
+    (step / "owner").write_text(dead)
+    mount_overlay(step / "merged", list(img.layer_dirs()), step / "upper", step / "work")
+    cid = rt.containers.create(ContainerSpec(
+        image=base, image_id=img.id, rootfs=RootFS(img.layer_dirs()),
+        process=Process(args=("sleep", "60")), labels=((OWNER_LABEL, dead),)))
+    rt.containers.start(cid)
+    runstep._swept = False
+    ctx = tmp_path / "ctx"
+    ctx.mkdir()
+    build(state_paths, ctx, "FROM busybox:test\nRUN true\n")
+    assert not step.exists()
+    _no_leftovers(state_paths)
+
+
+def test_copy_exclude_expose_ranges_and_unsupported_flags(state_paths, base, rt, tmp_path):
+    ctx = tmp_path / "ctx"
+    (ctx / "app").mkdir(parents=True)
+    (ctx / "app" / "main.py").write_text("code\n")
+    (ctx / "app" / "notes.md").write_text("notes\n")
+    res, _ = build(state_paths, ctx, "FROM busybox:test\nCOPY --exclude=**/*.md app /app\n"
+                                     "EXPOSE 8000-8002/udp 80\n")
+    assert run_image(rt, res.image, "ls", "/app") == (0, "main.py\n")
+    assert res.image.config["ExposedPorts"] == {"8000/udp": {}, "8001/udp": {},
+                                                "8002/udp": {}, "80/tcp": {}}
+    # an excluded file's content is not part of the cache key
+    (ctx / "app" / "notes.md").write_text("changed notes\n")
+    again, _ = build(state_paths, ctx)
+    assert again.cached == again.steps
+    with pytest.raises(PycomposeError, match="COPY --parents is not supported"):
+        build(state_paths, ctx, "FROM busybox:test\nCOPY --parents app /x/\n")
+    with pytest.raises(PycomposeError, match="invalid EXPOSE port 'http'"):
+        build(state_paths, ctx, "FROM busybox:test\nEXPOSE http\n")
