@@ -17,6 +17,7 @@ import os
 import secrets
 import signal
 import socket
+import threading
 import time
 from dataclasses import asdict, dataclass
 from ipaddress import ip_address, ip_network
@@ -93,15 +94,19 @@ class Networks:
         self.store = Store(paths)
         self.pools = pools or ipam.pools_from_env()
         self._nl: Any = None
+        self._nl_lock = threading.Lock()
 
     # -- helpers -----------------------------------------------------------------
     @property
     def netlink(self) -> Any:
-        if self._nl is None:
-            from runtime.network.netlink import Netlink
+        """One pyroute2 handle per instance (it keeps a socket per calling thread, so an
+        instance may be shared by worker threads; the state lock serialises changes)."""
+        with self._nl_lock:
+            if self._nl is None:
+                from runtime.network.netlink import Netlink
 
-            self._nl = Netlink()
-        return self._nl
+                self._nl = Netlink()
+            return self._nl
 
     def close(self) -> None:
         if self._nl is not None:

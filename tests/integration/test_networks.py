@@ -497,3 +497,22 @@ def test_dns_server_that_died_is_restarted_by_the_next_connect(env):
     second = env.nets.store.networks()[0]["dns"]
     assert second["pid"] != first["pid"] and supervise.alive(second)
     assert lookup(a, "b", gw) == [ep_b.ip]
+
+
+def test_parallel_connects_from_worker_threads(env):
+    """compose starts containers in parallel: one Networks shared by worker threads."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    env.nets.create("par")
+    handles = [env.container(f"p{i}") for i in range(8)]
+    with ThreadPoolExecutor(4) as ex:
+        eps = list(ex.map(lambda i: env.nets.connect("par", f"p{i}", str(handles[i]),
+                                                     aliases=["svc"]), range(8)))
+    assert len({e.ip for e in eps}) == 8
+    assert len(env.nets.inspect("par")["Containers"]) == 8
+    gw = env.nets.inspect("par")["IPAM"]["Config"][0]["Gateway"]
+    assert lookup(handles[0], "svc", gw) == sorted(e.ip for e in eps)
+    with ThreadPoolExecutor(4) as ex:
+        list(ex.map(lambda i: env.nets.cleanup_container(f"p{i}"), range(8)))
+    assert not env.nets.inspect("par")["Containers"]
+    assert not any(os.path.exists(f"/sys/class/net/{e.host_ifname}") for e in eps)
