@@ -76,9 +76,6 @@ def _pattern(path: tuple) -> str:
         parts[1] = "*"
     if len(parts) >= 4 and parts[0] == "services" and parts[2] in ("networks", "ulimits"):
         parts[3] = "*"
-    if len(parts) >= 5 and parts[0] == "services" and parts[2] == "build" and \
-            parts[3] == "ulimits":  # pragma: no cover - not a compose key, kept explicit
-        parts[4] = "*"
     return ".".join(parts)
 
 
