@@ -1,7 +1,8 @@
 """Safe extraction of one image layer into its own directory (overlayfs lower dir).
 
-:mod:`tarfile` is used only to *parse* headers; every file is written here, relative to
-a directory fd, with ``O_NOFOLLOW``.  Safety model (see docs/architecture.md, "Images"):
+Headers are parsed by :mod:`runtime.images.tarparse` (a strict reader for the tar
+dialects layers use: ustar, pax, GNU long names); every file is written here, relative
+to a directory fd, with ``O_NOFOLLOW``.  Safety model (see docs/architecture.md, "Images"):
 
 * names are normalised; absolute names, ``..`` components, NUL bytes, over-long names
   are refused (:class:`UnsafeLayer`);
@@ -28,7 +29,6 @@ import errno
 import os
 import shutil
 import stat
-import tarfile
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -37,6 +37,7 @@ from typing import BinaryIO
 
 from runtime.images.errors import CorruptLayer, DigestMismatch, ImageError, UnsafeLayer
 from runtime.images.stream import LayerStream
+from runtime.images.tarparse import Member, TarReader
 
 MAX_ENTRIES = 5_000_000
 MAX_NAME = 4096
@@ -72,15 +73,22 @@ except (OSError, AttributeError):  # pragma: no cover
 _openat2_ok = _syscall is not None
 
 
+_how_cache: dict[tuple[int, int], tuple[object, int, _OpenHow]] = {}
+
+
 def openat2_beneath(dir_fd: int, path: str, flags: int, mode: int) -> int:
     """``openat2`` refusing symlinks and escapes; falls back to ``os.open`` + O_NOFOLLOW
     when the kernel lacks it (the caller's parent-type map is then the guarantee)."""
     global _openat2_ok
     if _openat2_ok:
-        how = _OpenHow(flags, mode, RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS |
-                       RESOLVE_NO_MAGICLINKS)
-        fd = _syscall(_SYS_OPENAT2, dir_fd, os.fsencode(path), ctypes.byref(how),
-                      ctypes.sizeof(how))
+        hit = _how_cache.get((flags, mode))
+        if hit is None:
+            how = _OpenHow(flags, mode, RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS |
+                           RESOLVE_NO_MAGICLINKS)
+            # the struct is kept alive next to its pointer
+            hit = _how_cache[(flags, mode)] = (ctypes.byref(how), ctypes.sizeof(how), how)
+        fd = _syscall(_SYS_OPENAT2, dir_fd, path.encode("utf-8", "surrogateescape"),
+                      hit[0], hit[1])
         if fd >= 0:
             return fd
         err = ctypes.get_errno()
@@ -185,7 +193,7 @@ class _Extractor:
         else:
             os.unlink(path, dir_fd=self.root)
 
-    def _xattrs(self, ti: tarfile.TarInfo) -> dict[str, bytes]:
+    def _xattrs(self, ti: Member) -> dict[str, bytes]:
         out = {}
         for k, v in ti.pax_headers.items():
             if not k.startswith("SCHILY.xattr."):
@@ -197,7 +205,7 @@ class _Extractor:
                 self.warnings.append(f"dropped xattr {name} on {ti.name}")
         return out
 
-    def _fix_fd(self, fd: int, ti: tarfile.TarInfo, xattrs: dict[str, bytes]) -> None:
+    def _fix_fd(self, fd: int, ti: Member, xattrs: dict[str, bytes]) -> None:
         if self.same_owner:
             os.fchown(fd, ti.uid, ti.gid)
         os.fchmod(fd, ti.mode & 0o7777)
@@ -209,7 +217,7 @@ class _Extractor:
         os.utime(fd, ns=(int(ti.mtime * 1e9),) * 2)
 
     # -- entries ------------------------------------------------------------------
-    def entry(self, ti: tarfile.TarInfo, stream: LayerStream) -> None:
+    def entry(self, ti: Member, stream: LayerStream) -> None:
         self.entries += 1
         if self.entries > MAX_ENTRIES:
             raise UnsafeLayer(f"layer has more than {MAX_ENTRIES} entries")
@@ -218,7 +226,7 @@ class _Extractor:
         if base.startswith(WHITEOUT_PREFIX):
             self._whiteout(path, base)
             return
-        if ti.sparse is not None or ti.type == tarfile.GNUTYPE_SPARSE:
+        if ti.sparse is not None:
             raise UnsafeLayer(f"sparse file {ti.name!r} in layer is not supported")
         if not path:  # the layer root itself
             if ti.isdir():
@@ -262,7 +270,7 @@ class _Extractor:
         else:
             raise UnsafeLayer(f"unsupported tar entry type {ti.type!r} for {ti.name!r}")
 
-    def _file(self, path: str, ti: tarfile.TarInfo, stream: LayerStream) -> None:
+    def _file(self, path: str, ti: Member, stream: LayerStream) -> None:
         size = ti.size
         if size < 0:
             raise UnsafeLayer(f"negative size for {ti.name!r}")
@@ -295,7 +303,7 @@ class _Extractor:
         finally:
             os.close(fd)
 
-    def _special(self, path: str, ti: tarfile.TarInfo) -> None:
+    def _special(self, path: str, ti: Member) -> None:
         if ti.isfifo():
             os.mkfifo(path, 0o600, dir_fd=self.root)
         else:
@@ -430,23 +438,12 @@ def extract_layer(src: BinaryIO, dest: Path, *, expected_diff_id: str | None = N
             stream = LayerStream(src, threaded=threaded)
             ex = _Extractor(root_fd, same_owner=_IS_ROOT if same_owner is None else same_owner,
                             free_bytes=free, on_bytes=on_bytes)
-            try:
-                tf = tarfile.open(fileobj=stream, mode="r:", encoding="utf-8",  # noqa: SIM115
-                                  errors="surrogateescape")
-                while True:
-                    ti = tf.next()
-                    if ti is None:
-                        break
-                    tf.members.clear()
-                    ex.entry(ti, stream)
-            except tarfile.ReadError as e:
-                if stream.tell() == 0 and "empty file" in str(e):
-                    pass  # an empty layer is valid (e.g. from `import` of nothing)
-                else:
-                    raise CorruptLayer(f"invalid layer tar: {e}",
-                                       hint="the layer is corrupt or truncated") from e
-            except tarfile.TarError as e:
-                raise CorruptLayer(f"invalid layer tar: {e}") from e
+            reader = TarReader(stream)
+            while True:
+                ti = reader.next()
+                if ti is None:
+                    break
+                ex.entry(ti, stream)
             tail = stream.drain()
             ex.finish()
         finally:
