@@ -85,6 +85,10 @@ def main() -> None:
     ap.add_argument("--mb", type=int, default=200)
     ap.add_argument("--tmpfs", action="store_true", help="extract into /dev/shm (CPU only)")
     args = ap.parse_args()
+    import signal
+
+    # SIGTERM (timeout, Ctrl-C from a wrapper) must still run the cleanup below
+    signal.signal(signal.SIGTERM, lambda *a: sys.exit(143))
     if not have("docker-registry"):
         sys.exit("docker-registry is not installed (apt-get install docker-registry)")
     base = Path(tempfile.mkdtemp(prefix="pull-bench-", dir="/var/tmp"))

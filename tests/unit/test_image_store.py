@@ -130,3 +130,13 @@ def test_corrupt_import_leaves_nothing(store):
         store.import_rootfs(io.BytesIO(blob[:200]), parse_reference("x:1"))
     assert store.list() == []
     assert [p for p in store.layers.iterdir()] == []
+
+
+def test_resolve_seam_for_containers(store, state_paths):
+    from runtime.images import resolve
+
+    img = imp(store, "a:1", [f("x")], changes={"Cmd": ["sh"]})
+    ref, iid, layers, cfg = resolve("a:1", state_paths)
+    assert (ref, iid, layers, cfg) == ("a:1", img.id, img.layer_dirs(), {"Cmd": ["sh"]})
+    with pytest.raises(ImageNotFound):
+        resolve("b:1", state_paths)
