@@ -54,6 +54,15 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "images": ("compose.cli.cmd_images:images", "List images used by the created containers"),
     "port": ("compose.cli.cmd_port:port", "Print the public port for a port binding"),
     "wait": ("compose.cli.cmd_port:wait", "Block until containers of services stop"),
+    "exec": ("compose.cli.cmd_service_interact:exec_", "Execute a command in a running "
+             "service container"),
+    "top": ("compose.cli.cmd_service_interact:top", "Display the running processes"),
+    "pause": ("compose.cli.cmd_service_interact:pause", "Pause services"),
+    "unpause": ("compose.cli.cmd_service_interact:unpause", "Unpause services"),
+    "cp": ("compose.cli.cmd_service_interact:cp", "Copy files between a service container "
+           "and the local filesystem"),
+    "stats": ("compose.cli.cmd_service_interact:stats", "Display a live stream of resource "
+              "usage"),
 }
 
 

@@ -179,3 +179,27 @@ def test_run_one_off_passes_exit_code_and_leaves_nothing(run_cli, project_dir):
     res = run_cli("-f", str(f), "down", "-t", "1")
     assert res.returncode == 0, res
     assert "still in use" not in res.stderr  # the --rm container released its endpoint
+
+
+def test_exec_top_cp_pause(run_cli, project_dir, tmp_path):
+    f = write(project_dir, STACK)
+    assert run_cli("-f", str(f), "up", "-d").returncode == 0
+    res = run_cli("-f", str(f), "exec", "-T", "web", "sh", "-c", "hostname; echo $0; exit 4")
+    assert res.returncode == 4, res
+    res = run_cli("-f", str(f), "exec", "-T", "db", "ls", "/data")
+    assert res.returncode == 0, res
+    top = run_cli("-f", str(f), "top", "db")
+    assert top.returncode == 0 and "demo-db-1" in top.stdout and "sleep 1000" in top.stdout
+    (tmp_path / "hello.txt").write_text("hi there\n")
+    assert run_cli("-f", str(f), "cp", str(tmp_path / "hello.txt"), "db:/data/").returncode == 0
+    res = run_cli("-f", str(f), "exec", "-T", "db", "cat", "/data/hello.txt")
+    assert res.stdout == "hi there\n", res
+    assert run_cli("-f", str(f), "cp", "db:/data/hello.txt",
+                   str(tmp_path / "back.txt")).returncode == 0
+    assert (tmp_path / "back.txt").read_text() == "hi there\n"
+    assert run_cli("-f", str(f), "pause", "db").returncode == 0
+    assert ps_json(run_cli, f)[0]["State"] == "paused"
+    assert run_cli("-f", str(f), "unpause", "db").returncode == 0
+    assert {r["State"] for r in ps_json(run_cli, f)} == {"running"}
+    res = run_cli("-f", str(f), "exec", "nope", "true")
+    assert res.returncode == 4 and "no such service: nope" in res.stderr
