@@ -11,9 +11,9 @@ from compose.cli.project_cmd import load, make_context
 
 
 def _health(rec) -> str:
-    h = (rec.state.get("health") or {}).get("status") if isinstance(
-        rec.state.get("health"), dict) else rec.state.get("health")
-    return h or ""
+    if rec.spec.healthcheck is None:
+        return ""
+    return (rec.state.get("health") or {}).get("Status", "starting")
 
 
 def _ports(ctx, rec) -> tuple[str, list[dict]]:
@@ -78,8 +78,6 @@ def ps(obj, services, all_, quiet, only_services, statuses, filters, fmt, no_tru
         created = parse_rfc3339(rec.created) or now
         status = status_text(rec.state, now)
         health = _health(rec)
-        if health and o.running:
-            status += " (health: starting)" if health == "starting" else f" ({health})"
         cmd = " ".join(rec.spec.process.args)
         if not no_trunc and len(cmd) > 20:
             cmd = cmd[:19] + "…"

@@ -203,3 +203,60 @@ def test_exec_top_cp_pause(run_cli, project_dir, tmp_path):
     assert {r["State"] for r in ps_json(run_cli, f)} == {"running"}
     res = run_cli("-f", str(f), "exec", "nope", "true")
     assert res.returncode == 4 and "no such service: nope" in res.stderr
+
+
+def test_service_healthy_gates_dependent_and_ps_shows_health(run_cli, project_dir):
+    f = write(project_dir, """
+name: health
+services:
+  db:
+    image: pcbox:1
+    command: ["sh", "-c", "sleep 1; touch /tmp/ready; exec sleep 1000"]
+    stop_signal: SIGKILL
+    healthcheck:
+      test: ["CMD", "test", "-f", "/tmp/ready"]
+      interval: 200ms
+      start_interval: 100ms
+      start_period: 10s
+      retries: 3
+  app:
+    image: pcbox:1
+    command: ["sh", "-c", "echo app-started; exec sleep 1000"]
+    stop_signal: SIGKILL
+    depends_on:
+      db: {condition: service_healthy}
+""")
+    res = run_cli("-f", str(f), "up", "-d")
+    assert res.returncode == 0, res
+    assert "Container health-db-1 Healthy" in res.stderr
+    assert res.stderr.index("Container health-db-1 Healthy") < \
+        res.stderr.index("Container health-app-1 Started")
+    rows = {r["Service"]: r for r in ps_json(run_cli, f)}
+    assert rows["db"]["Health"] == "healthy" and rows["db"]["Status"].endswith("(healthy)")
+    table = run_cli("-f", str(f), "ps").stdout.splitlines()
+    assert table[0].split() == ["NAME", "IMAGE", "COMMAND", "SERVICE", "CREATED", "STATUS",
+                                "PORTS"]
+    assert "(healthy)" in next(line for line in table if line.startswith("health-db-1"))
+
+
+def test_unhealthy_dependency_fails_up(run_cli, project_dir):
+    f = write(project_dir, """
+name: unhealthy
+services:
+  db:
+    image: pcbox:1
+    command: ["sleep", "1000"]
+    stop_signal: SIGKILL
+    healthcheck:
+      test: ["CMD-SHELL", "exit 1"]
+      interval: 100ms
+      retries: 2
+  app:
+    image: pcbox:1
+    command: ["sleep", "1000"]
+    depends_on:
+      db: {condition: service_healthy}
+""")
+    res = run_cli("-f", str(f), "up", "-d")
+    assert res.returncode == 1, res
+    assert "unhealthy" in res.stderr and "app" in res.stderr
