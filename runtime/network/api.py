@@ -11,7 +11,6 @@ so ``cleanup_container`` and ``remove`` work from state alone, after any crash.
 from __future__ import annotations
 
 import contextlib
-import errno
 import hashlib
 import os
 import secrets
@@ -24,7 +23,7 @@ from ipaddress import ip_address, ip_network
 from typing import Any
 
 from runtime.errors import ConflictError, InvalidInputError, NotFoundError, RuntimeFailure
-from runtime.network import ipam, nat, supervise
+from runtime.network import hostports, ipam, nat, supervise
 from runtime.network import resolvconf as dns
 from runtime.network.ports import Binding, PortSpec
 from runtime.network.store import Store, host_lock
@@ -634,7 +633,10 @@ class Networks:
             if current and current["network_id"] != ep.network_id:
                 raise ConflictError("ports of a container are published on one network")
             backend = self._backend()
-            bindings, held = self._reserve(container_id, specs, ep, keep=backend == "proxy")
+            taken = {(b["protocol"], b["host_port"]): b["host_ip"]
+                     for p in self.store.all_ports().values() for b in p["bindings"]}
+            bindings, held = hostports.reserve(specs, ep.ip, ep.ip6, taken,
+                                               keep=backend == "proxy")
             old = [Binding.from_json(b) for b in (current or {}).get("bindings", [])]
             data = {"network_id": ep.network_id,
                     "bindings": [b.to_json() for b in old + bindings],
@@ -658,73 +660,13 @@ class Networks:
                     s.close()
             return bindings
 
-    def _reserve(self, cid: str, specs: list[PortSpec], ep: Endpoint, keep: bool
-                 ) -> tuple[list[Binding], list[socket.socket]]:
-        taken = {(b["protocol"], b["host_port"]): b["host_ip"]
-                 for c, p in self.store.all_ports().items()
-                 for b in p["bindings"]}
-        out: list[Binding] = []
-        held: list[socket.socket] = []
-        try:
-            for spec in specs:
-                port, sock = self._pick_port(spec, taken)
-                if keep:
-                    held.append(sock)
-                else:
-                    sock.close()
-                taken[(spec.protocol, port)] = spec.host_ip
-                out.append(Binding(spec.protocol, spec.host_ip, port, ep.ip, spec.target))
-                if ep.ip6 and not spec.host_ip:
-                    out.append(Binding(spec.protocol, "", port, ep.ip6, spec.target))
-        except BaseException:
-            for s in held:
-                s.close()
-            raise
-        return out, held
-
-    @staticmethod
-    def _pick_port(spec: PortSpec, taken: dict[tuple[str, int], str]
-                   ) -> tuple[int, socket.socket]:
-        def ours(port: int) -> bool:
-            ip = taken.get((spec.protocol, port))
-            return ip is not None and (not ip or not spec.host_ip or ip == spec.host_ip)
-
-        candidates: range | list[int]
-        if spec.random:
-            candidates = [0] * 32
-        else:
-            assert spec.host_port_min is not None and spec.host_port_max is not None
-            candidates = range(spec.host_port_min, spec.host_port_max + 1)
-        last_err: OSError | None = None
-        for port in candidates:
-            if port and ours(port):
-                last_err = OSError(errno.EADDRINUSE, "in use by another pycompose container")
-                continue
-            try:
-                sock = _bind(spec.protocol, spec.host_ip, port)
-            except OSError as exc:
-                last_err = exc
-                continue
-            real = sock.getsockname()[1]
-            if not port and ours(real):
-                sock.close()
-                continue
-            return real, sock
-        ip = spec.host_ip or "0.0.0.0"
-        where = (f"{ip}:{spec.host_port_min}" if spec.host_port_min == spec.host_port_max
-                 else f"{ip}:{spec.host_port_min}-{spec.host_port_max}")
-        why = last_err.strerror if last_err and last_err.strerror else "in use"
-        raise ConflictError(f"cannot publish port {spec.target}/{spec.protocol}: host port "
-                            f"{where}/{spec.protocol} is not available ({why})",
-                            hint="stop whatever uses it, or choose another host port")
-
     def _start_proxy(self, cid: str, old: list[Binding], new: list[Binding],
                      held: list[socket.socket]) -> dict[str, Any] | None:
         # Old bindings get fresh sockets (their proxy was stopped above).
         socks = list(held)
         pairs = list(zip(new, held, strict=False))
         for b in old:
-            s = _bind(b.protocol, b.host_ip, b.host_port)
+            s = hostports.bind(b.protocol, b.host_ip, b.host_port)
             socks.append(s)
             pairs.append((b, s))
         held[:] = socks
@@ -754,20 +696,3 @@ class Networks:
         return [b for b in map(Binding.from_json, data["bindings"])
                 if (private_port is None or b.container_port == private_port) and
                 (protocol is None or b.protocol == protocol)]
-
-
-def _bind(protocol: str, host_ip: str, port: int) -> socket.socket:
-    fam = socket.AF_INET6 if ":" in host_ip else socket.AF_INET
-    kind = socket.SOCK_DGRAM if protocol == "udp" else socket.SOCK_STREAM
-    s = socket.socket(fam, kind, socket.IPPROTO_SCTP if protocol == "sctp" else 0)
-    try:
-        if kind == socket.SOCK_STREAM:
-            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        s.bind((host_ip or ("::" if fam == socket.AF_INET6 else "0.0.0.0"), port))
-        if kind == socket.SOCK_STREAM:
-            s.listen(128)
-    except OSError:
-        s.close()
-        raise
-    return s
-
