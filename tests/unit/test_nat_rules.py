@@ -41,8 +41,10 @@ def test_nft_script_empty_removes_table_and_tag_separates_roots():
 
 @pytest.mark.skipif(shutil.which("nft") is None, reason="nft not installed")
 def test_nft_script_parses():
+    v6 = [nat.NatBinding("pc-bbbbbbbbbb", "tcp", "", 8080, "fd00:1::2", 80),
+          nat.NatBinding("pc-bbbbbbbbbb", "udp", "fd00:9::1", 53, "fd00:1::2", 53)]
     res = subprocess.run(["nft", "-c", "-f", "-"], input=nat.nft_script(
-        nat.Ruleset(NETS, BINDS, tag="unittest")), capture_output=True, text=True)
+        nat.Ruleset(NETS, BINDS + v6, tag="unittest")), capture_output=True, text=True)
     if "Operation not permitted" in res.stderr:
         pytest.skip("nft -c needs CAP_NET_ADMIN")
     assert res.returncode == 0, res.stderr
