@@ -41,3 +41,13 @@ def check(fmt: str, cgroup_root: str) -> None:
         raise PermissionRequired(
             "required features missing: " + ", ".join(f.name for f in missing),
             hint="run as root on a Linux host with namespaces, overlayfs and cgroups")
+
+
+def _register_more() -> None:
+    from compose.cli.cmd_system_more import df, info, prune
+
+    for cmd in (info, df, prune):
+        system.add_command(cmd)
+
+
+_register_more()

@@ -54,6 +54,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "images": ("compose.cli.cmd_images:images", "List images used by the created containers"),
     "port": ("compose.cli.cmd_port:port", "Print the public port for a port binding"),
     "wait": ("compose.cli.cmd_port:wait", "Block until containers of services stop"),
+    "events": ("compose.cli.cmd_events:events", "Receive real time events from containers"),
     "exec": ("compose.cli.cmd_service_interact:exec_", "Execute a command in a running "
              "service container"),
     "top": ("compose.cli.cmd_service_interact:top", "Display the running processes"),

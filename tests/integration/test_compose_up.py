@@ -260,3 +260,29 @@ services:
     res = run_cli("-f", str(f), "up", "-d")
     assert res.returncode == 1, res
     assert "unhealthy" in res.stderr and "app" in res.stderr
+
+
+def test_events_json_stream(run_cli, project_dir, state_paths):
+    import subprocess
+    import sys
+
+    from tests.conftest import cli_env
+
+    f = write(project_dir, STACK)
+    env = cli_env({"PYCOMPOSE_ROOT": str(state_paths.root),
+                   "PYCOMPOSE_RUN_DIR": str(state_paths.run_dir)})
+    proc = subprocess.Popen([sys.executable, "-m", "compose", "-f", str(f), "events",
+                             "--json"], env=env, stdout=subprocess.PIPE, text=True)
+    try:
+        import time
+
+        time.sleep(1.0)  # the watcher takes its first snapshot
+        assert run_cli("-f", str(f), "up", "-d").returncode == 0
+        seen = []
+        while len(seen) < 4:
+            seen.append(json.loads(proc.stdout.readline()))
+    finally:
+        proc.kill()
+        proc.wait()
+    assert {(e["service"], e["action"]) for e in seen} >= {("db", "create"), ("db", "start"),
+                                                           ("web", "create"), ("web", "start")}
