@@ -1,8 +1,10 @@
 """``commit``: a container's writable layer becomes a new image layer.
 
 The new image is the container's image plus one layer made from the container's overlay
-upper dir (whiteouts of deleted files become OCI ``.wh.`` entries), with the image
-config of the base image, changed by ``-c`` instructions (``CMD``, ``ENTRYPOINT``,
+upper dir (whiteouts of deleted files become OCI ``.wh.`` entries).  Its config is the
+base image's with the container's own settings, as Docker commits them (``Env``,
+``Cmd`` = the container's command after the image's entrypoint, ``WorkingDir``,
+``User``), then changed by ``-c`` instructions (``CMD``, ``ENTRYPOINT``,
 ``ENV``, ``EXPOSE``, ``LABEL``, ``USER``, ``VOLUME``, ``WORKDIR``, ``STOPSIGNAL``), and
 a history entry carrying the message and author.  A running container is committed as
 it is (not paused): files being written during the commit may be caught half-way.
@@ -39,7 +41,8 @@ def commit_container(paths: StatePaths, container: str, reference: str | None = 
     base = store.get(rec.spec.image_id)
     state = _state_of_image(base)
     config: dict[str, Any] = dict(state.config)
-    config["config"] = apply_changes(list(changes), dict(config.get("config") or {}))
+    config["config"] = apply_changes(list(changes), _container_config(
+        dict(config.get("config") or {}), rec.spec.process))
     tags = [parse(reference)] if reference else []
     upper = rec.dir / "upper"
     now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
@@ -65,3 +68,19 @@ def commit_container(paths: StatePaths, container: str, reference: str | None = 
         config["history"] = [*(config.get("history") or []), entry]
         config["created"] = now
         return store.create_image(StepState(config, tuple(layers)).config, layers, tags)
+
+
+def _container_config(cfg: dict[str, Any], proc: Any) -> dict[str, Any]:
+    if proc.env:
+        cfg["Env"] = list(proc.env)
+    args = list(proc.args)
+    entrypoint = list(cfg.get("Entrypoint") or [])
+    if entrypoint and args[:len(entrypoint)] == entrypoint:
+        cfg["Cmd"] = args[len(entrypoint):]
+    elif not entrypoint:
+        cfg["Cmd"] = args
+    if proc.cwd and proc.cwd != "/":
+        cfg["WorkingDir"] = proc.cwd
+    if proc.user:
+        cfg["User"] = proc.user
+    return cfg

@@ -488,6 +488,7 @@ def test_commit_captures_added_changed_deleted(state_paths, base, rt, tmp_path, 
     rt.containers.remove(cid, force=True)
     inspect = json.loads(run_cli("image", "inspect", "committed:2").stdout)
     assert "X=1" in inspect[0]["Config"]["Env"]
+    assert inspect[0]["Config"]["Cmd"] == list(spec.process.args)  # the container's command
 
 
 def test_independent_stages_run_concurrently(state_paths, base, tmp_path):
