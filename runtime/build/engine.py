@@ -199,7 +199,7 @@ class Builder:
                                     ) from None
 
     def _meta_args(self, df: ins.Dockerfile, req: BuildRequest) -> dict[str, str | None]:
-        meta: dict[str, str | None] = {}
+        meta: dict[str, str | None] = dict(_platform_args())
         for arg in df.meta_args:
             lookup = _lookup_chain(meta)
             expanded = expand_instruction(arg, lookup, df.escape, df.filename)
@@ -810,6 +810,20 @@ class Builder:
 
 
 # -- helpers --------------------------------------------------------------------------------
+
+def _platform_args() -> dict[str, str]:
+    """BuildKit's automatic platform ARGs (global scope; a stage gets them with a bare
+    ``ARG TARGETARCH``).  Builds are always for the host platform."""
+    from runtime.images.platform import host_platform
+
+    p = host_platform()
+    plat = f"{p.os}/{p.architecture}" + (f"/{p.variant}" if p.variant else "")
+    out = {}
+    for prefix in ("TARGET", "BUILD"):
+        out.update({f"{prefix}PLATFORM": plat, f"{prefix}OS": p.os,
+                    f"{prefix}ARCH": p.architecture, f"{prefix}VARIANT": p.variant or ""})
+    return out
+
 
 def _default_puller(paths: StatePaths) -> Callable[[str], Image] | None:
     """Registry pulls through the images layer (``runtime.images.pull.pull``)."""

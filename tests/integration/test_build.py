@@ -229,6 +229,13 @@ def test_build_args_and_env_precedence(state_paths, base, rt, tmp_path):
     res2, _ = build(state_paths, ctx, df, build_args={"C": "cli-c", "ONLY_GLOBAL": "og"})
     assert run_image(rt, res2.image, "cat", "/args") == \
         (0, "A=default-a B=from-env C=cli-c G=og U=\n")
+    # BuildKit's automatic platform ARGs
+    from runtime.images.platform import host_platform
+
+    res3, _ = build(state_paths, ctx, "FROM busybox:test\nARG TARGETARCH\nARG TARGETOS\n"
+                                      "RUN echo $TARGETOS/$TARGETARCH > /plat\n")
+    p = host_platform()
+    assert run_image(rt, res3.image, "cat", "/plat") == (0, f"{p.os}/{p.architecture}\n")
 
 
 def test_dockerignore(state_paths, base, rt, tmp_path):
