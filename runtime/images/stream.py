@@ -118,6 +118,8 @@ class LayerStream:
         except ImportError as e:
             raise CorruptLayer("zstd layer but the 'zstandard' module is missing",
                                hint="pip install zstandard") from e
+        # plain tar: the blob digest *is* the diff_id; hash once
+        self._dec_hash = self.compression != "none"
         self._first = head
         self._q: queue.Queue | None = None
         self._thread = None
@@ -144,7 +146,8 @@ class LayerStream:
                     raise CorruptLayer(f"corrupt zstd data: {e}") from e
                 raise
             if out:
-                self.uncompressed.update(out)
+                if self._dec_hash:
+                    self.uncompressed.update(out)
                 self.size += len(out)
                 yield out
             data = self._src.read(CHUNK)
@@ -279,4 +282,5 @@ class LayerStream:
 
     @property
     def diff_id(self) -> str:
-        return "sha256:" + self.uncompressed.hexdigest()
+        h = self.uncompressed if self._dec_hash else self.compressed
+        return "sha256:" + h.hexdigest()

@@ -365,3 +365,32 @@ def test_bearer_token_flow(tmp_path, source):
         assert len(new) == 1
     finally:
         reg.stop()
+
+
+def test_same_image_pulled_concurrently(tmp_path, registry, source):
+    """Two pullers (own transports, as two processes would have) on one store: the
+    per-blob lock makes one download each layer, the other finds it unpacked."""
+    src, img = source
+    ref = f"{registry.addr}/library/bb:1"
+    push(src, "bb:1", ref)
+    dst = new_store(tmp_path, "dst")
+    transports = [BreakingTransport("never", 0) for _ in range(4)]
+    results, errors = [], []
+
+    def run(t):
+        try:
+            results.append(Puller(ImageStore(dst.paths), transport=t).pull(ref).id)
+        except Exception as e:  # pragma: no cover - reported below
+            errors.append(e)
+
+    threads = [threading.Thread(target=run, args=(t,)) for t in transports]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    assert not errors and results == [img.id] * 4
+    layer_gets = sum(1 for t in transports for m, u, _ in t.log
+                     if m == "GET" and "/blobs/" in u and u.rsplit("/", 1)[1] in
+                     {d["digest"] for d in img.manifest["layers"]})
+    assert layer_gets == 2
+    assert layer_count(dst) == 2 and dst.resolve(ref).id == img.id
