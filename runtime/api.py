@@ -21,10 +21,21 @@ from runtime.spec import ContainerSpec
 
 
 class Containers:
-    def __init__(self, paths: StatePaths) -> None:
+    def __init__(self, paths: StatePaths, fork_server: bool = False) -> None:
         from runtime.container.store import ContainerStore
 
         self.store = ContainerStore(paths)
+        self._fork_server = None
+        if fork_server:
+            from runtime.container.forkserver import ForkServer
+            from runtime.container.start import PKG_DIR
+
+            self._fork_server = ForkServer(PKG_DIR)
+
+    def close(self) -> None:
+        """Stop the fork server (if any); running containers are unaffected."""
+        if self._fork_server is not None:
+            self._fork_server.close()
 
     def resolve(self, ref: str) -> str:
         return self.store.resolve(ref)
@@ -40,7 +51,8 @@ class Containers:
         :func:`runtime.container.attach.socketpair`, attached before the exec."""
         from runtime.container.start import start
 
-        return start(self.store, self.resolve(ref), attach_fd, console_size)
+        return start(self.store, self.resolve(ref), attach_fd, console_size,
+                     self._fork_server)
 
     def run(self, spec: ContainerSpec) -> str:
         """create + start (detached)."""
@@ -200,6 +212,12 @@ class Containers:
 
 
 class Runtime:
-    def __init__(self, paths: StatePaths) -> None:
+    """``fork_server=True`` (for long-lived callers such as ``up``): shims are forked by
+    one pre-started lean process instead of each paying an interpreter start-up."""
+
+    def __init__(self, paths: StatePaths, fork_server: bool = False) -> None:
         self.paths = paths
-        self.containers = Containers(paths)
+        self.containers = Containers(paths, fork_server)
+
+    def close(self) -> None:
+        self.containers.close()

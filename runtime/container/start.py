@@ -53,7 +53,7 @@ def netns_for(store: ContainerStore, rec) -> str:
 
 
 def start(store: ContainerStore, cid: str, attach_fd: int = -1,
-          console_size: tuple[int, int] | None = None) -> int:
+          console_size: tuple[int, int] | None = None, fork_server=None) -> int:
     """Start container ``cid``; returns PID 1's host pid."""
     mark("cli.start")
     cdir = store.dir(cid)
@@ -80,7 +80,8 @@ def start(store: ContainerStore, cid: str, attach_fd: int = -1,
     # Derived data, rebuilt on every start: atomic, not fsync'd.
     bundle.atomic_write_bytes(cdir / "bundle.json", minijson.dumps(plan).encode())
     statefile.update(str(cdir), stop_requested=False, error="")
-    return spawn_shim(cdir, attach_fd, rec.spec.process.tty, rec.spec.process.stdin_open)
+    return spawn_shim(cdir, attach_fd, rec.spec.process.tty, rec.spec.process.stdin_open,
+                      fork_server)
 
 
 def create_cgroup(rec) -> dict:
@@ -103,13 +104,26 @@ _SPAWN_LOCK = threading.Lock()
 
 
 def spawn_shim(cdir: Path, attach_fd: int = -1, tty: bool = False,
-               stdin: bool = False) -> int:
+               stdin: bool = False, fork_server=None) -> int:
+    """Start the shim (spawned, or forked by ``fork_server``) and wait for its report."""
     from runtime.shim.keeper import BOOT
 
+    log = str(cdir / "shim.log")
+    if fork_server is not None:
+        r, w = os.pipe()
+        mark("cli.spawn")
+        try:
+            fork_server.spawn(str(cdir), w, attach_fd, tty, stdin)
+        finally:
+            os.close(w)
+        try:
+            msg = _read_report(r)
+        finally:
+            os.close(r)
+        return _result(msg, log)
     r, w = os.pipe()
     argv = [sys.executable, "-I", "-S", "-c", BOOT, PKG_DIR, str(cdir), str(w),
             str(attach_fd), str(int(tty)), str(int(stdin))]
-    log = str(cdir / "shim.log")
     mark("cli.spawn")
     # posix_spawn has no close_fds: while ``w`` is inheritable, a shim spawned by another
     # thread (``up`` starts containers concurrently) would inherit it too and keep our
@@ -134,6 +148,10 @@ def spawn_shim(cdir: Path, attach_fd: int = -1, tty: bool = False,
     finally:
         os.close(r)
         os.waitpid(pid, 0)  # the shim daemonizes (forks and exits) right away
+    return _result(msg, log)
+
+
+def _result(msg: dict, log: str) -> int:
     mark("cli.reported")
     if "pid" in msg:
         return int(msg["pid"])

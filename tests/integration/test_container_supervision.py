@@ -174,3 +174,26 @@ def test_nothing_leaks_after_rm(rt, busybox):
         assert cid not in f.read()
     assert not rt.containers.get.__self__.store.dir(cid).exists()
     assert not any(cid in p.name for p in rt.paths.run_dir.rglob("*"))
+
+
+def test_fork_server_shims_outlive_the_server(state_paths, busybox, tmp_path):
+    from runtime.api import Runtime
+
+    rt2 = Runtime(state_paths, fork_server=True)
+    try:
+        cid, ctl = _gated(rt2, busybox, tmp_path)
+        rt2.containers.start(cid)
+        other = rt2.containers.create(spec(busybox, "sh", "-c", "exit 4"))
+        rt2.containers.start(other)
+        assert rt2.containers.wait(other, timeout=30) == 4
+        wait_for_output(rt2, cid, "up")
+        server = rt2.containers._fork_server._pid
+        rt2.close()                                  # the fork server exits ...
+        _wait_until(lambda: not pid_alive(server))
+        assert rt2.containers.get(cid).status.value == "running"   # ... the shim does not
+        (ctl / "go").touch()
+        assert rt2.containers.wait(cid, timeout=30) == 7
+        assert "after" in output(rt2, cid)
+    finally:
+        for rec in rt2.containers.store.records():
+            rt2.containers.remove(rec.id, force=True)
