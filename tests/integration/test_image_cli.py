@@ -188,3 +188,17 @@ def test_login_logout(run_cli, state_paths, tmp_path, rootfs):
         assert reg.addr not in auth.read_text()
     finally:
         reg.stop()
+
+
+def test_import_from_stdin(run_cli, state_paths, rootfs):
+    import sys
+
+    from tests.conftest import cli_env
+
+    env = cli_env({"PYCOMPOSE_ROOT": str(state_paths.root),
+                   "PYCOMPOSE_RUN_DIR": str(state_paths.run_dir)})
+    res = subprocess.run([sys.executable, "-m", "compose", "image", "import", "-", "stdin:1"],
+                         input=rootfs.read_bytes(), capture_output=True, env=env, timeout=120)
+    assert res.returncode == 0, res.stderr
+    iid = res.stdout.decode().strip()
+    assert ok(run_cli("image", "inspect", "-f", "{{.Id}}", "stdin:1")).stdout.strip() == iid

@@ -394,3 +394,19 @@ def test_same_image_pulled_concurrently(tmp_path, registry, source):
                      {d["digest"] for d in img.manifest["layers"]})
     assert layer_gets == 2
     assert layer_count(dst) == 2 and dst.resolve(ref).id == img.id
+
+
+def test_zstd_layer_roundtrip(tmp_path, registry):
+    import zstandard
+
+    from tests.imagetools import f, make_tar
+
+    src = new_store(tmp_path, "src")
+    raw = make_tar([f("etc/zstd", b"compressed with zstd\n" * 1000)], compress="none")
+    layer = zstandard.ZstdCompressor().compress(raw)
+    img = build_image(src, "z:1", [layer])
+    assert img.manifest["layers"][0]["mediaType"] == mt.OCI_LAYER_ZSTD
+    push(src, "z:1", f"{registry.addr}/library/z:1")
+    got = pull(new_store(tmp_path, "dst"), f"{registry.addr}/library/z:1")
+    assert got.id == img.id
+    assert (got.layer_dirs()[0] / "etc/zstd").read_bytes() == b"compressed with zstd\n" * 1000
