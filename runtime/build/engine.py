@@ -129,6 +129,7 @@ class Builder:
         self.total_steps = 0
         self.layers_created = 0
         self._declared_args: set[str] = set()
+        self._downloads: dict[str, tuple[bytes, str | None]] = {}
 
     # -- entry points -----------------------------------------------------------------
     def build(self, req: BuildRequest) -> BuildResult:
@@ -410,10 +411,19 @@ class Builder:
                     extra += "\0" + await anyio.to_thread.run_sync(
                         sources_digest, context, [m.source or "."])
         elif isinstance(expanded, ins.Copy) and expanded.from_:
-            src_state, src_key = await self._copy_source(df, runs, run, expanded.from_)
+            try:
+                src_state, src_key = await self._copy_source(df, runs, run, expanded.from_)
+            except _DependencyFailed:
+                raise
+            except PycomposeError as e:
+                raise _step_error(df, inst, e) from None
             extra = "from:" + src_key
         elif isinstance(expanded, ins.Copy | ins.Add):
-            extra = await anyio.to_thread.run_sync(self._content_key, context, expanded, run)
+            try:
+                extra = await anyio.to_thread.run_sync(self._content_key, context, expanded,
+                                                       run, req)
+            except PycomposeError as e:
+                raise _step_error(df, inst, e) from None
         key = step_key(run.key, expanded, env=env, user=cfg.get("User", ""),
                        workdir=cfg.get("WorkingDir", ""), shell=shell, extra=extra)
         title = self._title(run, pos, _display(inst))
@@ -458,7 +468,7 @@ class Builder:
         return env
 
     def _content_key(self, context: BuildContext, inst: ins.Copy | ins.Add,
-                     run: _StageRun) -> str:
+                     run: _StageRun, req: BuildRequest) -> str:
         context = _with_excludes(context, inst.exclude)
         local = [s for s in inst.sources if not s.startswith("<<") and not _is_url(s)]
         parts = [sources_digest(context, local, chmod=inst.chmod, chown=inst.chown)]
@@ -466,8 +476,12 @@ class Builder:
             if s.startswith("<<"):
                 doc = next(h for h in inst.heredocs if h.name == s[2:])
                 parts.append(expand_heredoc(doc, self._lookup(run)))
-            elif _is_url(s):
-                parts.append("url:" + s)  # content is hashed after download (see _add_url)
+            elif _is_url(s) and isinstance(inst, ins.Add):
+                # like Docker: fetched on every build, the step keyed by what came back
+                import hashlib
+
+                data, _ = self._fetch_url(s, req, inst.checksum)
+                parts.append(f"url:{s}:{hashlib.sha256(data).hexdigest()}")
         return "\0".join(parts)
 
     async def _copy_source(self, df: ins.Dockerfile, runs: dict[int, _StageRun],
@@ -768,11 +782,14 @@ class Builder:
                 copy_sources(unpacked, ["."], dest.rstrip("/") + "/", workdir, root, keep,
                              what="ADD", where="archive")
 
-    def _add_url(self, root: Path, inst: ins.Copy | ins.Add, url: str, workdir: str,
-                 opts: CopyOptions, req: BuildRequest, dest_is_dir: bool) -> None:
-        import urllib.parse
+    def _fetch_url(self, url: str, req: BuildRequest,
+                   checksum: str | None) -> tuple[bytes, str | None]:
+        """Download ``url`` once per build (memoised), verifying ``--checksum``."""
+        import hashlib
         import urllib.request
 
+        if url in self._downloads:
+            return self._downloads[url]
         if req.network == "none":
             raise InvalidInputError(f"ADD {url}: the build has no network (--network=none)")
         try:
@@ -781,16 +798,21 @@ class Builder:
                 modified = resp.headers.get("Last-Modified")
         except OSError as e:
             raise BuildError(f"ADD {url}: download failed: {e}") from None
-        checksum = getattr(inst, "checksum", None)
         if checksum:
-            import hashlib
-
             algo, _, want = checksum.partition(":")
             if algo != "sha256":
                 raise InvalidInputError(f"ADD --checksum={checksum}: only sha256 is supported")
             got = hashlib.sha256(data).hexdigest()
             if got != want:
                 raise BuildError(f"ADD {url}: checksum mismatch: expected {want}, got {got}")
+        self._downloads[url] = (data, modified)
+        return data, modified
+
+    def _add_url(self, root: Path, inst: ins.Copy | ins.Add, url: str, workdir: str,
+                 opts: CopyOptions, req: BuildRequest, dest_is_dir: bool) -> None:
+        import urllib.parse
+
+        data, modified = self._fetch_url(url, req, getattr(inst, "checksum", None))
         name = posixpath.basename(urllib.parse.urlparse(url).path) or "index.html"
         dest_abs = clean_abs(posixpath.join(inst.dest, name) if dest_is_dir else inst.dest,
                              workdir)

@@ -444,7 +444,18 @@ def test_add_url_from_loopback_server(state_paths, base, rt, tmp_path):
                        f"FROM busybox:test\nADD --checksum=sha256:{good} {url} /dl/\n")
         assert run_image(rt, res.image, "stat", "-c", "%a %s", "/dl/data.txt") == \
             (0, f"600 {len(body)}\n")
-        with pytest.raises(PycomposeError, match="checksum mismatch"):
+        # fetched again on rebuild: same content -> cached; new content -> step reruns
+        again, _ = build(state_paths, ctx)
+        assert again.cached == again.steps == 1
+        plain = f"FROM busybox:test\nADD {url} /dl/\n"
+        first, _ = build(state_paths, ctx, plain)
+        same, _ = build(state_paths, ctx, plain)
+        assert same.cached == 1 and same.image.id == first.image.id
+        body = b"third\n"
+        changed, _ = build(state_paths, ctx, plain)
+        assert changed.cached == 0
+        assert run_image(rt, changed.image, "cat", "/dl/data.txt") == (0, "third\n")
+        with pytest.raises(PycomposeError, match=r"Dockerfile:2: ADD .*checksum mismatch"):
             build(state_paths, ctx, f"FROM busybox:test\nADD --checksum=sha256:{'0' * 64} "
                                     f"{url} /dl/\n")
     finally:
