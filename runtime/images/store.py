@@ -483,6 +483,12 @@ class ImageStore:
                        for lay in layers],
         }
         m_bytes = json.dumps(manifest, separators=(",", ":")).encode()
+        # a layer added without its parent chain is unpacked again under the chain ID
+        # it has in *this* stack (layer dirs are per chain ID)
+        chains = chain_ids([lay.diff_id for lay in layers])
+        for i, (lay, chain) in enumerate(zip(layers, chains, strict=True)):
+            if not self.has_layer(chain):
+                self.unpack_layer(chain, chains[i - 1] if i else None, lay)
         self.put_blob(cfg_bytes)
         return self.register(manifest=m_bytes, config=cfg_bytes, tags=list(tags),
                              intermediate=intermediate, repo_digest=repo_digest)

@@ -140,3 +140,14 @@ def test_resolve_seam_for_containers(store, state_paths):
     assert (ref, iid, layers, cfg) == ("a:1", img.id, img.layer_dirs(), {"Cmd": ["sh"]})
     with pytest.raises(ImageNotFound):
         resolve("b:1", state_paths)
+
+
+def test_layers_added_without_parent_are_restacked(store):
+    from runtime.images.platform import host_platform
+
+    a = store.add_layer(io.BytesIO(make_tar([f("a", b"1")])))
+    b = store.add_layer(io.BytesIO(make_tar([f("b", b"2")])))   # parent not given
+    img = store.create_image({"architecture": host_platform().architecture, "os": "linux",
+                              "config": {}}, [a, b], [parse_reference("s:1")])
+    top, base = img.layer_dirs()
+    assert (top / "b").read_bytes() == b"2" and (base / "a").read_bytes() == b"1"
