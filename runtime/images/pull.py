@@ -381,16 +381,19 @@ def pull(paths_or_store: StatePaths | ImageStore, ref: str, **kw) -> Image:
     return Puller(store, **kw).pull(ref)
 
 
-async def pull_images(paths: StatePaths, refs: Iterable[str], *, policy: str = "missing",
-                      platform: str | None = None, progress: ProgressFn | None = None,
-                      concurrency: int = 4, transport: RegistryTransport | None = None
-                      ) -> dict[str, Image]:
+async def pull_images(paths: StatePaths, refs: Iterable[str | tuple[str, str]], *,
+                      policy: str = "missing", platform: str | None = None,
+                      progress: ProgressFn | None = None, concurrency: int = 4,
+                      transport: RegistryTransport | None = None) -> dict[str, Image]:
     """Pull several images concurrently (worker threads); the orchestrator's entry point.
 
-    Images that ``policy`` says need no pull are resolved from the store.  Returns
-    ``{ref: Image}``; when some pulls fail, every ref is still attempted and one
-    :class:`ImageError` listing all failures is raised at the end (the first failure's
-    class when there is only one).
+    ``refs`` holds references, or ``(reference, pull_policy)`` pairs to override
+    ``policy`` per image (compose ``pull_policy`` is per service).  Images that their
+    policy says need no pull are resolved from the store; ``build`` images that are
+    absent are left out of the result (the orchestrator builds them); ``never`` images
+    that are absent fail with :class:`ImageNotFound`.  Returns ``{ref: Image}``; when
+    some fail, every ref is still attempted and one error listing all failures is
+    raised at the end (the failure itself when there is only one).
     """
     import anyio
 
@@ -401,12 +404,19 @@ async def pull_images(paths: StatePaths, refs: Iterable[str], *, policy: str = "
     failures: list[tuple[str, Exception]] = []
     limiter = anyio.CapacityLimiter(max(1, concurrency))
     shared = transport or HttpTransport()
+    wanted: dict[str, str] = {}
+    for item in refs:
+        ref, pol = (item, policy) if isinstance(item, str) else item
+        wanted.setdefault(ref, pol or policy)
 
-    async def one(ref: str) -> None:
+    async def one(ref: str, pol: str) -> None:
         try:
-            if not needs_pull(store, ref, policy):
-                if policy in ("never", "build") and not store.exists(ref):
-                    return
+            if not needs_pull(store, ref, pol):
+                if not store.exists(ref):
+                    if pol == "build":
+                        return
+                    raise ImageNotFound(f"no such image: {ref} (pull_policy: {pol})",
+                                        hint="pull it first, or change pull_policy")
                 results[ref] = store.resolve(ref)
                 return
             puller = Puller(store, transport=shared, platform=platform, progress=progress)
@@ -415,8 +425,8 @@ async def pull_images(paths: StatePaths, refs: Iterable[str], *, policy: str = "
             failures.append((ref, e))
 
     async with anyio.create_task_group() as tg:
-        for ref in dict.fromkeys(refs):
-            tg.start_soon(one, ref)
+        for ref, pol in wanted.items():
+            tg.start_soon(one, ref, pol)
     if len(failures) == 1:
         raise failures[0][1]
     if failures:

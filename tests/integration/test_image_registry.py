@@ -410,3 +410,21 @@ def test_zstd_layer_roundtrip(tmp_path, registry):
     got = pull(new_store(tmp_path, "dst"), f"{registry.addr}/library/z:1")
     assert got.id == img.id
     assert (got.layer_dirs()[0] / "etc/zstd").read_bytes() == b"compressed with zstd\n" * 1000
+
+
+def test_pull_images_policies(tmp_path, registry, source):
+    import anyio
+
+    src, img = source
+    ref = f"{registry.addr}/library/bb:1"
+    push(src, "bb:1", ref)
+    paths = StatePaths.resolve(tmp_path / "p" / "root", tmp_path / "p" / "run")
+    missing = f"{registry.addr}/library/none:1"
+    with pytest.raises(ImageNotFound, match="pull_policy: never"):
+        anyio.run(lambda: pull_images(paths, [(ref, "never")]))
+    got = anyio.run(lambda: pull_images(paths, [(ref, "missing"), ("built:1", "build")]))
+    assert set(got) == {ref} and got[ref].id == img.id
+    with pytest.raises(Exception) as e:   # two failures reported together
+        anyio.run(lambda: pull_images(paths, [missing, f"{registry.addr}/x/y:2"],
+                                      policy="always"))
+    assert "none:1" in str(e.value) and "x/y:2" in str(e.value)
