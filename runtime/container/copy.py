@@ -281,7 +281,11 @@ def extract_tar(k, rootfd: int, dest: str, src: BinaryIO, *, rename: str | None 
 
 def _extract_one(k, destfd: int, parts: list[str], m: tarfile.TarInfo,
                  tar: tarfile.TarFile, owner: tuple[int, int] | None) -> None:
-    pfd = mkdirs_in_root(k, destfd, "/".join(parts[:-1]))
+    try:
+        pfd = mkdirs_in_root(k, destfd, "/".join(parts[:-1]))
+    except KernelError as e:
+        raise InvalidInputError(f"refusing archive member {m.name!r}: its directory cannot "
+                                f"be created inside the destination ({e.message})") from None
     name = parts[-1]
     uid, gid = owner if owner is not None else (m.uid, m.gid)
     try:

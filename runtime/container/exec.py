@@ -217,6 +217,32 @@ def _pump(s: _Session, in_w: int, data: bytes, out_r: int, err_r: int,
         os.close(in_w)
         writing = False
     timed_out = False
+    # The helper exits right after the command: stop then, even if a background child
+    # of the command still holds the pipes (docker exec does not wait for those).
+    helper = os.pidfd_open(s.proc.pid)
+    try:
+        return _pump_loop(s, helper, in_w, writing, data, bufs, open_r, deadline,
+                          timed_out)
+    finally:
+        os.close(helper)
+
+
+def _drain(fd: int, buf: bytearray) -> None:
+    os.set_blocking(fd, False)
+    while True:
+        try:
+            chunk = os.read(fd, 65536)
+        except OSError:        # EAGAIN, or EIO on a pty
+            return
+        if not chunk:
+            return
+        buf += chunk
+
+
+def _pump_loop(s: _Session, helper: int, in_w: int, writing: bool, data: bytes,
+               bufs: dict[int, bytearray], open_r: list[int], deadline: float | None,
+               timed_out: bool) -> tuple[bytes, bytes, bool]:
+    out_r, err_r = list(bufs)
     while open_r:
         left = None if deadline is None else deadline - time.monotonic()
         if left is not None and left <= 0:
@@ -226,7 +252,11 @@ def _pump(s: _Session, in_w: int, data: bytes, out_r: int, err_r: int,
                 deadline = time.monotonic() + 5.0   # then stop reading (orphaned writers)
                 continue
             break
-        r, w, _ = select.select(open_r, [in_w] if writing else [], [], left)
+        r, w, _ = select.select([*open_r, helper], [in_w] if writing else [], [], left)
+        if helper in r:
+            for fd in open_r:
+                _drain(fd, bufs[fd])
+            break
         if w:
             try:
                 n = os.write(in_w, data[:65536])
@@ -267,14 +297,18 @@ def run_attached(plan: dict, stdin_fd: int | None, stdout_fd: int, stderr_fd: in
             os.write(stderr_fd, (s.error.get("error", "exec failed") + "\n").encode())
             return int(s.error.get("code", 126))
         if tty and s.master is not None:
-            _pump_tty(s.master, stdin_fd, stdout_fd)
+            helper = os.pidfd_open(s.proc.pid)
+            try:
+                _pump_tty(s.master, stdin_fd, stdout_fd, helper)
+            finally:
+                os.close(helper)
         return s.wait()
     finally:
         signal.signal(signal.SIGINT, old)
         s.close()
 
 
-def _pump_tty(master: int, stdin_fd: int | None, out_fd: int) -> None:
+def _pump_tty(master: int, stdin_fd: int | None, out_fd: int, helper: int) -> None:
     from runtime.container.attach import _write_all, raw_terminal, terminal_size
     from runtime.shim.execproc import _winsize
 
@@ -292,11 +326,16 @@ def _pump_tty(master: int, stdin_fd: int | None, out_fd: int) -> None:
     try:
         with raw_terminal(stdin_fd if watch else None):
             while True:
-                fds = [master] + ([stdin_fd] if watch else [])
+                fds = [master, helper] + ([stdin_fd] if watch else [])
                 try:
                     r, _, _ = select.select(fds, [], [])
                 except InterruptedError:
                     continue
+                if helper in r:
+                    tail = bytearray()
+                    _drain(master, tail)
+                    _write_all(out_fd, bytes(tail))
+                    return
                 if watch and stdin_fd in r:
                     data = os.read(stdin_fd, 65536)
                     if data:

@@ -158,6 +158,7 @@ def _pty_cli(state_paths, args, send=(), timeout=30.0):
     os.close(slave)
     out = b""
     todo = list(send)
+    resend = None
     deadline = time.monotonic() + timeout
     try:
         while proc.poll() is None and time.monotonic() < deadline:
@@ -168,11 +169,22 @@ def _pty_cli(state_paths, args, send=(), timeout=30.0):
                 except OSError:
                     break
             if todo and todo[0][0].encode() in out:
-                os.write(master, todo.pop(0)[1])
-        proc.wait(timeout=max(1, deadline - time.monotonic()))
+                trigger, data = todo.pop(0)
+                os.write(master, data)
+                # Typed-ahead input can be flushed when the CLI switches the terminal
+                # to raw mode: an untriggered send is repeated until the next trigger.
+                resend = (data, time.monotonic()) if not trigger else None
+            elif resend and todo and time.monotonic() - resend[1] > 0.5:
+                os.write(master, resend[0])
+                resend = (resend[0], time.monotonic())
+        try:
+            proc.wait(timeout=max(1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            pass
     finally:
         if proc.poll() is None:
             proc.kill()
+            proc.wait()
         os.close(master)
     return proc.returncode, out.decode(errors="replace")
 
