@@ -46,13 +46,13 @@ class Containers:
         return create(self.store, spec)
 
     def start(self, ref: str, attach_fd: int = -1,
-              console_size: tuple[int, int] | None = None) -> int:
+              console_size: tuple[int, int] | None = None, prespawned=None) -> int:
         """Start; returns PID 1's host pid.  ``attach_fd``: the shim's end of an
         :func:`runtime.container.attach.socketpair`, attached before the exec."""
         from runtime.container.start import start
 
         return start(self.store, self.resolve(ref), attach_fd, console_size,
-                     self._fork_server)
+                     self._fork_server, prespawned)
 
     def run(self, spec: ContainerSpec) -> str:
         """create + start (detached)."""

@@ -156,28 +156,52 @@ def create(ctx: click.Context, **kwargs) -> None:
 @click.pass_context
 def run(ctx: click.Context, detach: bool, **kwargs) -> None:
     """Create and run a new container."""
-    rt, cid, spec = _create(ctx, kwargs)
+    from runtime.container.prespawn import Prespawned
+
+    _need_root()
+    ours = theirs = None
+    if not detach:
+        from runtime.container import attach
+
+        ours, theirs = attach.socketpair()
+    # The shim's interpreter starts now, in parallel with create/bundle/cgroup below.
+    pre = Prespawned(theirs.fileno() if theirs is not None else -1, kwargs["tty"],
+                     kwargs["interactive"])
+    if theirs is not None:
+        theirs.close()
+    try:
+        rt, cid, spec = _create(ctx, kwargs)
+    except BaseException:
+        pre.cancel()
+        raise
     if detach:
-        rt.containers.start(cid)
+        rt.containers.start(cid, prespawned=pre)
         click.echo(cid)
         return
     code = _attached_start(rt, cid, spec.process.stdin_open, spec.process.tty,
-                           wait_eof=spec.auto_remove)
+                           wait_eof=spec.auto_remove, ours=ours, prespawned=pre)
     raise click.exceptions.Exit(code)
 
 
-def _attached_start(rt, cid: str, stdin: bool, tty: bool, wait_eof: bool) -> int:
+def _attached_start(rt, cid: str, stdin: bool, tty: bool, wait_eof: bool, ours=None,
+                    prespawned=None) -> int:
     import signal
 
     from runtime.container import attach
 
-    ours, theirs = attach.socketpair()
+    theirs = None
+    if ours is None:
+        ours, theirs = attach.socketpair()
     attach.hello(ours, stdin=stdin)
     size = attach.terminal_size(sys.stdin.fileno()) if tty else None
     try:
-        rt.containers.start(cid, attach_fd=theirs.fileno(), console_size=size)
+        if prespawned is not None:
+            rt.containers.start(cid, console_size=size, prespawned=prespawned)
+        else:
+            rt.containers.start(cid, attach_fd=theirs.fileno(), console_size=size)
     finally:
-        theirs.close()
+        if theirs is not None:
+            theirs.close()
     if not tty:
         # --sig-proxy (Docker's default): Ctrl-C and friends go to the container.
         def proxy(signum, _frame):

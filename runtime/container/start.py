@@ -53,8 +53,19 @@ def netns_for(store: ContainerStore, rec) -> str:
 
 
 def start(store: ContainerStore, cid: str, attach_fd: int = -1,
-          console_size: tuple[int, int] | None = None, fork_server=None) -> int:
-    """Start container ``cid``; returns PID 1's host pid."""
+          console_size: tuple[int, int] | None = None, fork_server=None,
+          prespawned=None) -> int:
+    """Start container ``cid``; returns PID 1's host pid.  ``prespawned``: a
+    :class:`runtime.container.prespawn.Prespawned` shim (attach fd and flags fixed)."""
+    try:
+        return _start(store, cid, attach_fd, console_size, fork_server, prespawned)
+    finally:
+        if prespawned is not None:
+            prespawned.cancel()   # no-op once handed over
+
+
+def _start(store: ContainerStore, cid: str, attach_fd: int,
+           console_size: tuple[int, int] | None, fork_server, prespawned) -> int:
     mark("cli.start")
     cdir = store.dir(cid)
     rec = store.load(cid)
@@ -80,6 +91,14 @@ def start(store: ContainerStore, cid: str, attach_fd: int = -1,
     # Derived data, rebuilt on every start: atomic, not fsync'd.
     bundle.atomic_write_bytes(cdir / "bundle.json", minijson.dumps(plan).encode())
     statefile.update(str(cdir), stop_requested=False, error="")
+    if prespawned is not None:
+        mark("cli.spawn")
+        r = prespawned.go(str(cdir))
+        try:
+            msg = _read_report(r)
+        finally:
+            prespawned.reap()
+        return _result(msg, str(cdir / "shim.log"))
     return spawn_shim(cdir, attach_fd, rec.spec.process.tty, rec.spec.process.stdin_open,
                       fork_server)
 

@@ -9,7 +9,10 @@ the keeper ``exec``s a fresh shim in *adopt* mode: same pid, same children, the 
 fds inherited, so the exit status is still collected and logs keep flowing.  If the
 keeper is killed instead, the monitor carries on alone.
 
-argv: ``<container dir> <sync fd> <attach fd|-1> <tty 0|1> <stdin 0|1>``
+argv: ``<container dir> <sync fd> <attach fd|-1> <tty 0|1> <stdin 0|1> [<ctl fd>]``.
+A container dir of ``-`` means *pre-spawned*: the CLI started the shim before it had
+created the container (so the interpreter start-up overlaps the CLI's own work) and
+writes the directory to ``<ctl fd>`` when it is ready; EOF without one = cancelled.
 """
 
 from __future__ import annotations
@@ -51,6 +54,22 @@ def make_stdio(tty: bool, stdin: bool) -> list[int]:
     return [0, -1, in_r, out_w, err_w, out_r, err_r, stdin_w]
 
 
+def _wait_for_dir(ctl: int) -> str:
+    data = b""
+    while chunk := os.read(ctl, 4096):
+        data += chunk
+    os.close(ctl)
+    if not data:
+        os._exit(0)  # the CLI gave up (create failed): nothing to do
+    cdir = data.decode()
+    log = os.open(os.path.join(cdir, "shim.log"), os.O_WRONLY | os.O_CREAT | os.O_APPEND,
+                  0o644)
+    os.dup2(log, 1)
+    os.dup2(log, 2)
+    os.close(log)
+    return cdir
+
+
 def main(argv: list[str]) -> None:
     import _signal
 
@@ -58,14 +77,20 @@ def main(argv: list[str]) -> None:
     cdir, sync_fd, attach_fd = argv[0], int(argv[1]), int(argv[2])
     tty, stdin = argv[3] == "1", argv[4] == "1"
     _signal.signal(_signal.SIGHUP, _signal.SIG_IGN)
+    try:
+        subreaper = _prctl()
+        from runtime.shim.monitor import monitor_main
+    except (OSError, ImportError) as e:
+        os.write(sync_fd, b'{"error": "shim: %s", "code": 125}' % str(e).encode())
+        os._exit(1)
+    if cdir == "-":
+        cdir = _wait_for_dir(int(argv[5]))
     if os.fork():
         os._exit(0)  # daemonize: the CLI reaps this first process at once
     try:
-        subreaper = _prctl()
         subreaper()
         fds = make_stdio(tty, stdin)
-        from runtime.shim.monitor import monitor_main
-    except (OSError, ImportError) as e:
+    except OSError as e:
         os.write(sync_fd, b'{"error": "shim: %s", "code": 125}' % str(e).encode())
         os._exit(1)
     import gc

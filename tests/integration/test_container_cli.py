@@ -37,6 +37,9 @@ def test_missing_command_127_and_name_conflict(run_cli, busybox):
     assert res.returncode == 127 and "executable file not found" in res.stderr
     res = run_cli("container", "create", "--name", "x1", str(busybox), "true")
     assert res.returncode == 6 and "already in use" in res.stderr
+    # run pre-spawns its shim before creating: a failed create must cancel it cleanly
+    res = run_cli("container", "run", "-d", "--name", "x1", str(busybox), "true")
+    assert res.returncode == 6 and "already in use" in res.stderr
 
 
 def test_lifecycle_ls_inspect_logs_rm(run_cli, busybox):
