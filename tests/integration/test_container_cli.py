@@ -66,6 +66,11 @@ def test_lifecycle_ls_inspect_logs_rm(run_cli, busybox):
     assert run_cli("container", "wait", "web").stdout == "137\n"
     assert run_cli("container", "start", "web").returncode == 0
     assert run_cli("container", "ls", "-q").stdout.split() == [cid[:12]]
+    pid = run_cli("container", "inspect", "-f", "{{.State.Pid}}", "web").stdout
+    assert run_cli("container", "restart", "-t", "0", "web").returncode == 0
+    assert run_cli("container", "inspect", "-f", "{{.State.Status}}", "web").stdout == \
+        "running\n"
+    assert run_cli("container", "inspect", "-f", "{{.State.Pid}}", "web").stdout != pid
     assert run_cli("container", "rm", "-f", "web").returncode == 0
     assert run_cli("container", "inspect", "web").returncode == 4
 
