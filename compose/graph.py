@@ -21,6 +21,22 @@ if TYPE_CHECKING:
     from compose.model.types import Project
 
 
+_MILESTONES = {"service_started": "started", "service_healthy": "healthy",
+               "service_completed_successfully": "completed"}
+
+
+def scheduler_edges(project: Project) -> dict[str, list[Any]]:
+    """``depends_on`` as :mod:`compose.scheduler` edges (no networkx needed): a
+    service waits for each dependency's milestone (``started``/``healthy``/
+    ``completed``), ``required: false`` edges do not block on failure.  Dependencies
+    outside the project (disabled optional ones) are left out."""
+    from compose.scheduler import Edge
+
+    return {name: [Edge(dep, _MILESTONES.get(d.condition, "started"), d.required)
+                   for dep, d in sorted(svc.depends_on.items()) if dep in project.services]
+            for name, svc in project.services.items()}
+
+
 class ServiceGraph:
     def __init__(self, project: Project) -> None:
         import networkx as nx

@@ -109,7 +109,8 @@ def build_project(data: Mapping[str, Any], positions: Any = None, *, project_nam
 
 
 def load_project(options: LoadOptions, services: Sequence[str] = (), *,
-                 consistency: bool = True, loaded: LoadedConfig | None = None) -> Project:
+                 consistency: bool = True, loaded: LoadedConfig | None = None,
+                 resolve_paths: bool = True) -> Project:
     """Load, validate and normalize the project named by ``options``.
 
     ``services``: services named on the command line (they are enabled even when their
@@ -118,7 +119,7 @@ def load_project(options: LoadOptions, services: Sequence[str] = (), *,
     return build_project(cfg.data, cfg.positions, project_name=cfg.project_name,
                          project_dir=cfg.project_dir, environment=cfg.environment,
                          profiles=cfg.profiles, services=services, consistency=consistency,
-                         files=cfg.files,
+                         files=cfg.files, resolve_paths=resolve_paths,
                          warnings=cfg.warnings)
 
 

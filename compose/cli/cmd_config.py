@@ -25,12 +25,15 @@ def _warn(messages) -> None:
 @click.option("--no-interpolate", is_flag=True, help="Don't interpolate variables.")
 @click.option("--no-consistency", is_flag=True,
               help="Don't check references and that services have an image or build.")
+@click.option("--no-path-resolution", is_flag=True, help="Don't resolve file paths.")
+@click.option("--environment", "show_environment", is_flag=True,
+              help="Print the environment used for interpolation.")
 @click.option("-o", "--output", metavar="FILE", help="Write to FILE instead of stdout.")
 @click.pass_obj
 def config(g, services: tuple[str, ...], fmt: str, quiet: bool, list_services: bool,
            list_volumes: bool, list_networks: bool, list_profiles: bool, list_images: bool,
            hash_of: str | None, no_interpolate: bool, no_consistency: bool,
-           output: str | None) -> None:
+           no_path_resolution: bool, show_environment: bool, output: str | None) -> None:
     """Parse, resolve and render the compose file in canonical format."""
     quick_key = None
     if quiet:
@@ -40,7 +43,7 @@ def config(g, services: tuple[str, ...], fmt: str, quiet: bool, list_services: b
             "files": g.files, "project_name": g.project_name,
             "project_directory": g.project_directory, "env_files": g.env_files,
             "profiles": g.profiles, "services": services, "interpolate": not no_interpolate,
-            "consistency": not no_consistency})
+            "consistency": not no_consistency, "paths": not no_path_resolution})
         warnings = quick.lookup(quick_key)
         if warnings is not None:  # nothing changed since the last successful check
             _warn(warnings)
@@ -51,7 +54,8 @@ def config(g, services: tuple[str, ...], fmt: str, quiet: bool, list_services: b
 
     options = options_from_globals(g, interpolate=not no_interpolate)
     loaded = load_config(options)
-    project = load_project(options, services, consistency=not no_consistency, loaded=loaded)
+    project = load_project(options, services, consistency=not no_consistency, loaded=loaded,
+                           resolve_paths=not no_path_resolution)
     _warn(project.warnings)
     if quiet:
         import os
@@ -76,6 +80,8 @@ def config(g, services: tuple[str, ...], fmt: str, quiet: bool, list_services: b
     elif list_images:
         text = "".join(f"{s.image or f'{project.name}-{n}'}\n"
                        for n, s in project.services.items())
+    elif show_environment:
+        text = "".join(f"{k}={v}\n" for k, v in sorted(project.environment.items()))
     elif hash_of is not None:
         from compose.model.serialize import config_hash
 

@@ -283,6 +283,10 @@ class Builder:
         kw["label_file"] = tuple(self.path_abs(x) for x in self.strs(g("label_file")))
         for key in ("labels", "annotations", "sysctls"):
             kw[key] = self.kv_str(g(key), (*p, key))
+        if kw["label_file"]:  # labels from files; `labels` wins
+            kw["labels"] = T.frozen_map({**self.label_files(kw["label_file"],
+                                                            (*p, "label_file")),
+                                         **kw["labels"]})
         kw["storage_opt"] = T.frozen_map({k: P.scalar_str(v) for k, v in
                                           (g("storage_opt") or {}).items()})
         for key in ("develop", "blkio_config", "credential_spec", "provider"):
@@ -378,6 +382,33 @@ class Builder:
         except Exception as e:
             self.err(path, f"cannot read env file {ef.path}: {e}")
             return {}
+
+    def label_files(self, files: tuple[str | None, ...], path: Path) -> dict[str, str]:
+        out: dict[str, str] = {}
+        for i, f in enumerate(files):
+            ip = (*path, i) if isinstance(self.data_at(path), list) else path
+            if f is None:
+                continue
+            if not os.path.exists(f):
+                self.err(ip, f"label file {f} not found")
+                continue
+            self.files_read.append(f)
+            try:
+                from compose.loader.dotenv import read_dotenv
+
+                out.update({k: v or "" for k, v in read_dotenv(f, lambda _k: None).items()})
+            except Exception as e:  # any parse error becomes a located issue
+                self.err(ip, f"cannot read label file {f}: {e}")
+        return out
+
+    def data_at(self, path: Path) -> Any:
+        node: Any = self.data
+        for part in path:
+            try:
+                node = node[part]
+            except (KeyError, IndexError, TypeError):
+                return None
+        return node
 
     def build_section(self, service: str, value: Any, path: Path) -> T.Build | None:
         if value is None:

@@ -141,4 +141,5 @@ def inputs_of(loaded: Any, project: Any, *, explicit_files: bool) -> set[str]:
             d = d.parent
     for svc in (*project.services.values(), *project.disabled_services.values()):
         files.update(ef.path for ef in svc.env_file)
+        files.update(f for f in svc.label_file if f)
     return files

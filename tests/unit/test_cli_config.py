@@ -80,6 +80,15 @@ def test_config_quiet_output_file_and_selection(cli, proj, tmp_path):
     assert r.stdout == "db\nweb\n"  # with its dependencies
 
 
+def test_config_environment_and_no_path_resolution(cli, proj):
+    (proj / ".env").write_text("GREETING=from-dotenv\n")
+    r = cli("config", "--environment", cwd=proj, env={"ONLY_HERE": "1"})
+    assert "GREETING=from-dotenv\n" in r.stdout and "ONLY_HERE=1\n" in r.stdout
+    r = cli("config", "--no-path-resolution", "--format", "json", cwd=proj)
+    doc = json.loads(r.stdout)
+    assert doc["services"]["web"]["build"]["context"] == "./app"
+
+
 def test_config_no_interpolate(cli, proj):
     r = cli("config", "--no-interpolate", "--format", "json", cwd=proj)
     assert r.returncode == 0, r

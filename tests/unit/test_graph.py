@@ -82,3 +82,14 @@ def test_cycle_detection_names_the_cycle(tmp_path, monkeypatch):
     assert g.find_cycle() in (["a", "b", "a"], ["b", "a", "b"])
     with pytest.raises(ConfigError, match="dependency cycle detected"):
         g.start_order()
+
+
+def test_scheduler_edges(tmp_path, monkeypatch):
+    monkeypatch.setenv("PYCOMPOSE_NO_CACHE", "1")
+    from compose.graph import scheduler_edges
+    from compose.scheduler import Edge
+
+    edges = scheduler_edges(project_of(tmp_path, TEXT))
+    assert edges["web"] == [Edge("api", "healthy", True), Edge("cache", "started", False)]
+    assert edges["api"] == [Edge("db", "started", True), Edge("files", "started", True)]
+    assert edges["db"] == []

@@ -217,3 +217,12 @@ def test_missing_env_file_only_matters_for_selected_services(tmp_path):
     assert "other" in project_of(tmp_path, text, services=["web"]).services
     with pytest.raises(ConfigError, match=r"missing\.env not found"):
         project_of(tmp_path, text, services=["other"])
+
+
+def test_label_files(tmp_path):
+    (tmp_path / "labels.txt").write_text("a=from-file\nb=from-file\n")
+    p = project_of(tmp_path, "services:\n  s:\n    image: x\n    label_file: labels.txt\n"
+                             "    labels: {b: explicit}\n")
+    assert dict(p.services["s"].labels) == {"a": "from-file", "b": "explicit"}
+    with pytest.raises(ConfigError, match=r"label file .* not found"):
+        project_of(tmp_path, "services:\n  s:\n    image: x\n    label_file: [nope]\n")
