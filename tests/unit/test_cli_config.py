@@ -133,3 +133,26 @@ def test_config_does_not_import_networkx(cli, proj):
     r = cli("config", "-q", cwd=proj, env={"PYTHONPROFILEIMPORTTIME": "1"})
     assert r.returncode == 0
     assert "networkx" not in r.stderr
+
+
+def test_errors_point_into_the_override_file(cli, tmp_path):
+    (tmp_path / "compose.yaml").write_text("services:\n  web:\n    image: nginx\n")
+    (tmp_path / "compose.override.yaml").write_text(
+        "services:\n  web:\n    ports: ['80:80']\n    healthcheck:\n      interval: 1x\n")
+    r = cli("config", "-q", cwd=tmp_path)
+    assert r.returncode == 3
+    assert "compose.override.yaml:5:17: services.web.healthcheck.interval: invalid duration" \
+        in r.stderr
+
+
+def test_valid_config_needs_neither_jsonschema_nor_networkx(cli, proj):
+    r = cli("config", cwd=proj, env={"PYTHONPROFILEIMPORTTIME": "1",
+                                     "PYCOMPOSE_NO_CACHE": "1"})
+    assert r.returncode == 0
+    imported = {line.split("|")[-1].strip() for line in r.stderr.splitlines()}
+    assert "networkx" not in imported
+    try:
+        import jsonschema_rs  # noqa: F401
+    except ImportError:
+        return
+    assert "jsonschema" not in imported
