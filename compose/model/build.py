@@ -51,8 +51,8 @@ class Builder:
         self.read_env_files = read_env_files
         self.resolve_paths = resolve_paths
         self.issues: list[ConfigIssue] = []
-        # env_file problems per service: Compose only reports them for the services a
-        # command works on (see build_project)
+        # env_file/label_file problems per service: Compose only reports them for the
+        # services a command works on (see build_project)
         self.env_issues: dict[str, list[ConfigIssue]] = {}
         self.files_read: list[str] = []   # env files read (inputs of the result)
 
@@ -390,7 +390,9 @@ class Builder:
             if f is None:
                 continue
             if not os.path.exists(f):
-                self.err(ip, f"label file {f} not found")
+                self.env_issues.setdefault(str(path[1]), []).append(ConfigIssue(
+                    self.pos(ip), format_path(ip), f"label file {f} not found",
+                    "create it or fix the path"))
                 continue
             self.files_read.append(f)
             try:

@@ -17,10 +17,48 @@ Conventions:
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass, field, fields
+from typing import Any, TypeVar
 
 from compose.errors import Pos
+
+_C = TypeVar("_C", bound=type)
+
+
+class _Value:
+    """Equality, hash and repr for the model classes, written once.
+
+    ``dataclasses`` generates (and ``exec``s) these methods per class, which is most of
+    the cost of importing this module (~45 classes, ``Service`` has ~100 fields) and
+    is paid on every ``pycompose`` start; sharing one implementation halves it."""
+
+    __slots__ = ()
+    _cmp: tuple[str, ...] = ()
+    _rep: tuple[str, ...] = ()
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return all(getattr(self, n) == getattr(other, n) for n in self._cmp)
+
+    def __hash__(self) -> int:
+        return hash(tuple(getattr(self, n) for n in self._cmp))
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{n}={getattr(self, n)!r}" for n in self._rep)
+        return f"{type(self).__name__}({args})"
+
+
+def model(cls: _C | None = None, *, kw_only: bool = False) -> Any:
+    """``@dataclass(frozen=True, slots=True)`` with the shared methods of _Value."""
+
+    def wrap(c: _C) -> _C:
+        out = dataclass(frozen=True, slots=True, eq=False, repr=False, kw_only=kw_only)(c)
+        out._cmp = tuple(f.name for f in fields(out) if f.compare)
+        out._rep = tuple(f.name for f in fields(out) if f.repr)
+        return out
+
+    return wrap if cls is None else wrap(cls)
 
 
 class FrozenMap(Mapping[str, Any]):
@@ -56,8 +94,8 @@ def frozen_map(d: Mapping[str, Any] | None) -> Mapping[str, Any]:
     return FrozenMap(d) if d else EMPTY
 
 
-@dataclass(frozen=True, slots=True)
-class Port:
+@model
+class Port(_Value):
     """One published or exposed port mapping (ranges are expanded one per port)."""
 
     target: int
@@ -76,28 +114,28 @@ class Port:
         return int(lo), int(hi or lo)
 
 
-@dataclass(frozen=True, slots=True)
-class BindOptions:
+@model
+class BindOptions(_Value):
     propagation: str | None = None
     create_host_path: bool = True
     selinux: str | None = None
     recursive: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class VolumeOptions:
+@model
+class VolumeOptions(_Value):
     nocopy: bool = False
     subpath: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class TmpfsOptions:
+@model
+class TmpfsOptions(_Value):
     size: int | None = None    # bytes
     mode: int | None = None    # file mode bits
 
 
-@dataclass(frozen=True, slots=True)
-class ServiceVolume:
+@model
+class ServiceVolume(_Value):
     """A mount: ``bind`` (source = absolute host path), ``volume`` (source = the key of a
     top-level volume, or None for an anonymous volume), ``tmpfs``, ``image``..."""
 
@@ -113,8 +151,8 @@ class ServiceVolume:
     pos: Pos | None = field(default=None, compare=False, repr=False, kw_only=True)
 
 
-@dataclass(frozen=True, slots=True)
-class DependsOn:
+@model
+class DependsOn(_Value):
     service: str
     condition: str = "service_started"
     required: bool = True
@@ -128,8 +166,8 @@ class DependsOn:
         return self.via != "depends_on"
 
 
-@dataclass(frozen=True, slots=True)
-class Healthcheck:
+@model
+class Healthcheck(_Value):
     test: tuple[str, ...] = ()          # ("CMD", ...) / ("CMD-SHELL", cmd) / ("NONE",)
     interval: float | None = None       # seconds
     timeout: float | None = None
@@ -140,8 +178,8 @@ class Healthcheck:
     pos: Pos | None = field(default=None, compare=False, repr=False, kw_only=True)
 
 
-@dataclass(frozen=True, slots=True)
-class ServiceNetwork:
+@model
+class ServiceNetwork(_Value):
     aliases: tuple[str, ...] = ()
     ipv4_address: str | None = None
     ipv6_address: str | None = None
@@ -154,8 +192,8 @@ class ServiceNetwork:
     pos: Pos | None = field(default=None, compare=False, repr=False, kw_only=True)
 
 
-@dataclass(frozen=True, slots=True)
-class FileRef:
+@model
+class FileRef(_Value):
     """A secret or config given to a service (long form)."""
 
     source: str
@@ -166,36 +204,36 @@ class FileRef:
     pos: Pos | None = field(default=None, compare=False, repr=False, kw_only=True)
 
 
-@dataclass(frozen=True, slots=True)
-class Ulimit:
+@model
+class Ulimit(_Value):
     name: str
     soft: int
     hard: int
 
 
-@dataclass(frozen=True, slots=True)
-class Logging:
+@model
+class Logging(_Value):
     driver: str | None = None
     options: Mapping[str, str] = EMPTY
 
 
-@dataclass(frozen=True, slots=True)
-class Device:
+@model
+class Device(_Value):
     source: str
     target: str
     permissions: str = "rwm"
 
 
-@dataclass(frozen=True, slots=True)
-class EnvFile:
+@model
+class EnvFile(_Value):
     path: str              # absolute
     required: bool = True
     format: str | None = None
     where: tuple = field(default=(), compare=False, repr=False)  # path in the file
 
 
-@dataclass(frozen=True, slots=True)
-class Hook:
+@model
+class Hook(_Value):
     """``post_start``/``pre_stop``/``pre_start`` hook."""
 
     command: tuple[str, ...]
@@ -207,8 +245,8 @@ class Hook:
     per_replica: bool = False
 
 
-@dataclass(frozen=True, slots=True)
-class DeviceRequest:
+@model
+class DeviceRequest(_Value):
     capabilities: tuple[str, ...] = ()
     count: int | None = None          # -1 = all
     device_ids: tuple[str, ...] = ()
@@ -216,30 +254,30 @@ class DeviceRequest:
     options: Mapping[str, str] = EMPTY
 
 
-@dataclass(frozen=True, slots=True)
-class ResourceSpec:
+@model
+class ResourceSpec(_Value):
     cpus: float | None = None
     memory: int | None = None        # bytes
     pids: int | None = None
     devices: tuple[DeviceRequest, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
-class Resources:
+@model
+class Resources(_Value):
     limits: ResourceSpec | None = None
     reservations: ResourceSpec | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class RestartPolicy:
+@model
+class RestartPolicy(_Value):
     condition: str | None = None
     delay: float | None = None
     max_attempts: int | None = None
     window: float | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class UpdateConfig:
+@model
+class UpdateConfig(_Value):
     parallelism: int | None = None
     delay: float | None = None
     failure_action: str | None = None
@@ -248,8 +286,8 @@ class UpdateConfig:
     order: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class Deploy:
+@model
+class Deploy(_Value):
     mode: str | None = None
     replicas: int | None = None
     endpoint_mode: str | None = None
@@ -261,8 +299,8 @@ class Deploy:
     placement: Mapping[str, Any] = EMPTY
 
 
-@dataclass(frozen=True, slots=True)
-class Build:
+@model
+class Build(_Value):
     context: str                       # absolute path, or a URL left as written
     dockerfile: str | None = "Dockerfile"
     dockerfile_inline: str | None = None
@@ -291,8 +329,8 @@ class Build:
     pos: Pos | None = field(default=None, compare=False, repr=False, kw_only=True)
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Service:
+@model(kw_only=True)
+class Service(_Value):
     """One service, every attribute in long form.  Unset optional attributes are None
     (or empty); documented defaults are the runtime's to apply."""
 
@@ -413,23 +451,23 @@ class Service:
         return set(self.depends_on)
 
 
-@dataclass(frozen=True, slots=True)
-class IpamPool:
+@model
+class IpamPool(_Value):
     subnet: str | None = None
     ip_range: str | None = None
     gateway: str | None = None
     aux_addresses: Mapping[str, str] = EMPTY
 
 
-@dataclass(frozen=True, slots=True)
-class Ipam:
+@model
+class Ipam(_Value):
     driver: str | None = None
     config: tuple[IpamPool, ...] = ()
     options: Mapping[str, str] = EMPTY
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Network:
+@model(kw_only=True)
+class Network(_Value):
     key: str                  # the name used in the compose file
     name: str                 # the real name: `name:`, external name, or <project>_<key>
     driver: str | None = None
@@ -444,8 +482,8 @@ class Network:
     pos: Pos | None = field(default=None, compare=False, repr=False, kw_only=True)
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Volume:
+@model(kw_only=True)
+class Volume(_Value):
     key: str
     name: str
     driver: str | None = None
@@ -455,8 +493,8 @@ class Volume:
     pos: Pos | None = field(default=None, compare=False, repr=False, kw_only=True)
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Secret:
+@model(kw_only=True)
+class Secret(_Value):
     """A top-level secret (``file``/``environment``/``external``...).  Also used for
     configs, which can have inline ``content``."""
 
@@ -476,8 +514,8 @@ class Secret:
 Config = Secret
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Model:
+@model(kw_only=True)
+class Model(_Value):
     key: str
     model: str
     name: str | None = None
@@ -486,8 +524,8 @@ class Model:
     pos: Pos | None = field(default=None, compare=False, repr=False, kw_only=True)
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Project:
+@model(kw_only=True)
+class Project(_Value):
     name: str
     working_dir: str
     services: Mapping[str, Service]
