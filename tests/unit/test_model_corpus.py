@@ -110,7 +110,8 @@ def _companion_missing(err: ConfigError) -> bool:
     """The Go test writes companion files (or a remote loader) the corpus lacks."""
     return all("not found" in i.message and ("extended file" in i.message
                                              or "included file" in i.message
-                                             or "env file" in i.message)
+                                             or "env file" in i.message
+                                             or "label file" in i.message)
                for i in err.issues)
 
 
