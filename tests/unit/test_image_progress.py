@@ -22,3 +22,16 @@ def test_quiet_renderer(capsys):
     r = PlainRenderer(quiet=True)
     r(PullEvent("bb:1", "abc", "Waiting"))
     assert capsys.readouterr().out == ""
+
+
+def test_rich_renderer_smoke(capsys):
+    from compose.cli.image_progress import RichRenderer
+
+    r = RichRenderer()
+    r(PullEvent("bb:1", "abc", "Waiting", 0, 100))
+    r(PullEvent("bb:1", "abc", "Downloading", 50, 100))
+    r(PullEvent("bb:1", "abc", "Pull complete", 100, 100))
+    r(PullEvent("bb:1", None, "Digest", detail="sha256:x"))
+    r.close()
+    out = capsys.readouterr().out
+    assert "Pull complete" in out and "Digest: sha256:x" in out
