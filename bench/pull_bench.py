@@ -42,6 +42,14 @@ SOURCES = [  # (directory, share of the total)
 ]
 
 
+def _cpu() -> float:
+    import resource
+
+    a = resource.getrusage(resource.RUSAGE_SELF)
+    b = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return a.ru_utime + a.ru_stime + b.ru_utime + b.ru_stime
+
+
 def pick_files(root: str, budget: int) -> list[str]:
     out, total = [], 0
     for dirpath, dirs, files in os.walk(root):
@@ -216,6 +224,17 @@ def main() -> None:
                      Candidate(f"pycompose extract ({kind}, verifies digests)", ours(kind),
                                clean_ex, clean_ex)]
             measure(cands, rounds=args.rounds, warmup=1)
+            cpu = {}
+            for c in cands:           # CPU seconds (user+sys, threads and children)
+                c.setup()
+                before = _cpu()
+                c.run()
+                cpu[c.name] = _cpu() - before
+                c.teardown()
+            results[f"extract_{kind}_cpu_s"] = cpu
+            base_cpu = cpu[cands[0].name]
+            for name, v in cpu.items():
+                print(f"  CPU {name:<48} {v:6.2f}s  {v / base_cpu:5.2f}x")
             results[f"extract_{kind}"] = report(
                 f"extraction of all layers ({kind}, {tar_total / 1e6:.0f} MB,"
                 f" {entries} entries, {'tmpfs' if args.tmpfs else 'disk'})",
