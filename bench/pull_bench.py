@@ -232,13 +232,13 @@ def main() -> None:
                 cpu[c.name] = _cpu() - before
                 c.teardown()
             results[f"extract_{kind}_cpu_s"] = cpu
-            base_cpu = cpu[cands[0].name]
-            for name, v in cpu.items():
-                print(f"  CPU {name:<48} {v:6.2f}s  {v / base_cpu:5.2f}x")
             results[f"extract_{kind}"] = report(
                 f"extraction of all layers ({kind}, {tar_total / 1e6:.0f} MB,"
                 f" {entries} entries, {'tmpfs' if args.tmpfs else 'disk'})",
                 cands, baseline=cands[0].name, unit="s")
+            base_cpu = cpu[cands[0].name]
+            for name, v in cpu.items():
+                print(f"CPU time (user+sys) {name:<44} {v:6.2f}s  {v / base_cpu:5.2f}x")
         path = save("pull_bench" + ("_tmpfs" if args.tmpfs else ""), results)
         print(f"\nresults: {path}")
     finally:
