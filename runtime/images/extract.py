@@ -236,6 +236,10 @@ class _Extractor:
         existing = self.types.get(path)
         if ti.isdir():
             if existing is not None and existing != "d":
+                if existing == "w":
+                    # deleted from the lower layers, then re-created here: the new
+                    # directory must not show the old contents
+                    self.opaque.add(path)
                 self._remove(path)
                 existing = None
             if existing is None:

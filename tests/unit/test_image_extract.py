@@ -294,3 +294,10 @@ def test_no_write_outside_after_many_tricks(env):
         run(tmp_path, make_tar(entries))
     assert_clean(tmp_path, outside)
     assert Path("/victim").exists() is False
+
+
+@needs_root
+def test_whiteout_then_directory_is_opaque(tmp_path):
+    _, root = run(tmp_path, make_tar([f(".wh.etc", b""), d("etc"), f("etc/new", b"n")]))
+    assert os.getxattr(root / "etc", "trusted.overlay.opaque") == b"y"
+    assert (root / "etc/new").read_bytes() == b"n"
