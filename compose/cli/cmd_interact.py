@@ -34,11 +34,13 @@ def exec_(ctx: click.Context, detach: bool, env: tuple[str, ...], env_file: tupl
           privileged: bool, detach_keys: str | None, container_ref: str,
           command: tuple[str, ...]) -> None:
     """Execute a command in a running container."""
-    from compose.cli.container_spec import parse_env
-
     _need_root()
     rt = _runtime(ctx)
-    envs = parse_env(env, env_file)
+    envs: tuple[str, ...] = ()
+    if env or env_file:
+        from compose.cli.container_spec import parse_env
+
+        envs = parse_env(env, env_file)
     if detach:
         res = rt.containers.exec(container_ref, command, user=user, workdir=workdir,
                                  env=envs, tty=tty, detach=True, privileged=privileged)

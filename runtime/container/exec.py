@@ -28,11 +28,11 @@ import sys
 import time
 from dataclasses import dataclass
 
-from runtime.container.start import PKG_DIR
 from runtime.container.store import ContainerStore
 from runtime.errors import ConflictError
 
 REPORT_TIMEOUT = 60.0
+PKG_DIR = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,7 +48,7 @@ def build_plan(store: ContainerStore, cid: str, args: list[str] | tuple[str, ...
                env: tuple[str, ...] | list[str] = (), tty: bool = False,
                privileged: bool = False, console_size: tuple[int, int] | None = None
                ) -> dict:
-    from runtime.shim import execproc
+    from runtime.shim.execplan import plan
 
     rec = store.load(cid)
     if rec.status.value == "paused":
@@ -68,7 +68,7 @@ def build_plan(store: ContainerStore, cid: str, args: list[str] | tuple[str, ...
             raise UsageError(f"invalid environment variable {kv!r}", hint="use KEY=value")
     with open(rec.dir / "bundle.json", "rb") as f:
         b = json.loads(f.read())
-    return execproc.plan(b, rec.state, list(args), user=user, workdir=workdir, env=env,
+    return plan(b, rec.state, list(args), user=user, workdir=workdir, env=env,
                          tty=tty, privileged=privileged, console_size=console_size)
 
 

@@ -41,42 +41,12 @@ from runtime.kernel import consts as C
 from runtime.kernel.paths import open_in_root
 from runtime.shim import init as stage
 from runtime.shim import security
+from runtime.shim.execplan import plan  # noqa: F401  (re-exported for the monitor)
 from runtime.shim.users import resolve_user
 
 # joined by the middle, in this order (mnt last: /proc paths must stay reachable)
 NAMESPACES = (("ipc", C.CLONE_NEWIPC), ("uts", C.CLONE_NEWUTS), ("net", C.CLONE_NEWNET),
               ("pid", C.CLONE_NEWPID), ("mnt", C.CLONE_NEWNS))
-
-
-def plan(b: dict, state: dict, args: list[str], *, user: str | None = None,
-         workdir: str | None = None, env: tuple[str, ...] | list[str] = (),
-         tty: bool = False, privileged: bool = False,
-         console_size: tuple[int, int] | list[int] | None = None) -> dict:
-    """The exec plan for container bundle ``b`` whose PID 1 is ``state["pid"]``.
-
-    Docker's rules: the container's env then the exec's ``-e`` (last wins), the
-    container's user and working dir unless ``-u``/``-w`` are given, HOME from the
-    user's passwd entry, TERM=xterm with a tty.  ``privileged`` keeps every capability
-    (seccomp and no_new_privs still apply, as with ``docker exec --privileged``).
-    """
-    p = b["process"]
-    sec = b.get("seccomp_bpf")
-    return {
-        "pid": int(state["pid"]), "pid_start": state.get("pid_start"),
-        "args": list(args),
-        "env": list(p.get("env", ())) + list(env),
-        "user": p.get("user", "") if user is None else user,
-        "group_add": list(p.get("group_add", ())) if user is None else [],
-        "cwd": workdir or p.get("cwd") or "/",
-        "tty": tty, "console_size": list(console_size) if console_size else None,
-        "hostname": b.get("hostname") if b["namespaces"].get("uts", True) else None,
-        "cgroup": list((b.get("cgroup") or {}).get("paths", ())),
-        "host_net": b["namespaces"].get("net") == "host",
-        "caps": b["caps"], "privileged": bool(b.get("privileged") or privileged),
-        "no_new_privileges": b.get("no_new_privileges", False),
-        "seccomp": b.get("seccomp"), "seccomp_bpf": sec.hex() if sec else None,
-        "rlimits": b.get("rlimits", []),
-    }
 
 
 def _starttime(pid: int) -> int:
