@@ -16,6 +16,7 @@ import os
 import posixpath
 import re
 import stat
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,6 +26,7 @@ from runtime.errors import InvalidInputError
 from runtime.fsutil import atomic_write_json, read_json
 
 _GLOB_CHARS = re.compile(r"[*?\[]")
+RACY_SECONDS = 2.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -218,8 +220,11 @@ class BuildContext:
             while chunk := f.read(1 << 20):
                 h.update(chunk)
         digest = h.hexdigest()
-        self.hashes.data[key] = digest
-        self.hashes.dirty = True
+        if time.time() - st.st_mtime > RACY_SECONDS:
+            # a file changed within the timestamp granularity could change again with the
+            # same stat key ("racy git"): only settled files are memoised
+            self.hashes.data[key] = digest
+            self.hashes.dirty = True
         return digest
 
 

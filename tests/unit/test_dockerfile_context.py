@@ -129,6 +129,8 @@ def test_sources_digest_precise(ctx_dir):
 
 
 def test_hash_cache_persists_and_detects_changes(ctx_dir, tmp_path):
+    old = 1_600_000_000
+    os.utime(ctx_dir / "a1.txt", (old, old))  # settled: memoised
     store = tmp_path / "hashes.json"
     hc = HashCache(store)
     d1 = BuildContext(ctx_dir, hash_cache=hc).file_digest("a1.txt")
@@ -162,3 +164,9 @@ def test_step_key_ignores_position_but_not_content():
     c = _inst("COPY a /b\n")
     assert step_key("p", c, extra="h1") != step_key("p", c, extra="h2")
     assert step_key("p", c).startswith("sha256:")
+
+
+def test_recently_modified_files_are_not_memoised(ctx_dir):
+    hc = HashCache(None)
+    BuildContext(ctx_dir, hash_cache=hc).file_digest("a1.txt")  # just written
+    assert hc.data == {}
