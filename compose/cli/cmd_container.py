@@ -135,6 +135,15 @@ def _create(ctx: click.Context, kwargs: dict) -> tuple[object, str, object]:
     opts = RunOptions(**kwargs)
     ref, image_id, layers, cfg = resolve_rootfs(opts.image, rt.paths)
     spec = build_spec(opts, ref, image_id, layers, cfg)
+    if any(m.type == "volume" for m in spec.mounts) or (cfg or {}).get("Volumes"):
+        import dataclasses
+
+        from runtime.volumes.mounts import resolve_volume_mounts
+        from runtime.volumes.store import VolumeStore
+
+        mounts = resolve_volume_mounts(VolumeStore(rt.paths), spec.mounts,
+                                       container=spec.name or "", image_config=cfg)
+        spec = dataclasses.replace(spec, mounts=mounts)
     return rt, rt.containers.create(spec), spec
 
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from runtime.errors import InvalidInputError, UsageError
+from runtime.errors import InvalidInputError, PycomposeError, UsageError
 from runtime.spec import (
     ContainerSpec,
     LogConfig,
@@ -59,25 +59,32 @@ def parse_ulimit(value: str) -> Ulimit:
 
 
 def parse_volume(value: str) -> Mount:
+    """``-v``: ``/host:/ctr[:opts]`` (bind), ``name:/ctr[:opts]`` (named volume) or
+    ``/ctr`` (anonymous volume).  Volume mounts come back with ``source=None``; the CLI
+    resolves them through ``runtime.volumes.mounts.resolve_volume_mounts``."""
+    from runtime.volumes.mounts import parse_mode
+
     parts = value.split(":")
     if len(parts) == 1:
-        raise UsageError(f"anonymous volumes are not supported yet: {value!r}",
-                         hint="use -v /host/path:/container/path")
+        if not value.startswith("/"):
+            raise UsageError(f"invalid volume spec {value!r}",
+                             hint="use /container/path, name:/path or /host:/path[:ro]")
+        return Mount(type="volume", target=value, copy_up=True)
     if len(parts) > 3:
         raise UsageError(f"invalid volume spec {value!r}", hint="use host:container[:ro]")
     source, target = parts[0], parts[1]
-    opts = parts[2].split(",") if len(parts) == 3 else []
-    ro = "ro" in opts
-    prop = next((o for o in opts if o in ("private", "rprivate", "shared", "rshared",
-                                           "slave", "rslave")), "rprivate")
+    try:
+        mode = parse_mode(parts[2] if len(parts) == 3 else "")
+    except PycomposeError as err:
+        raise UsageError(err.message, hint=err.hint) from None
     if not target.startswith("/"):
         raise UsageError(f"invalid volume target {target!r}: must be an absolute path")
-    if not source.startswith(("/", ".")):
-        # A named volume: resolved by the volumes helper once it exists.
-        raise UsageError(f"named volumes are not supported by `container run` yet: {source}",
-                         hint="use an absolute host path")
-    return Mount(type="bind", source=os.path.abspath(source), target=target, read_only=ro,
-                 propagation=prop)
+    if not source.startswith(("/", ".", "~")):
+        return Mount(type="volume", target=target, volume_name=source,
+                     read_only=mode.read_only, copy_up=not mode.nocopy)
+    return Mount(type="bind", source=os.path.abspath(os.path.expanduser(source)),
+                 target=target, read_only=mode.read_only,
+                 propagation=mode.propagation or "rprivate")
 
 
 def parse_tmpfs(value: str) -> Mount:

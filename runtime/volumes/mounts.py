@@ -223,8 +223,40 @@ def anonymous_volume(store: VolumeStore, *, container: str, target: str,
         if m.type == "volume" and m.target == target and m.volume_name and \
                 store.exists(m.volume_name) and store.get(m.volume_name).anonymous:
             return store.get(m.volume_name)
+    if not container:                 # an unnamed container: always a fresh volume
+        return store.create(None, labels=dict(labels or {}), anonymous=True)
     found = store.find_anonymous(container, target)
     if found is not None:
         return found
     return store.create(None, labels=dict(labels or {}), anonymous=True,
                         owner=owner_key(container, target))
+
+
+def resolve_volume_mounts(store: VolumeStore, mounts: Iterable[Mount], *, container: str,
+                          image_config: Mapping[str, Any] | None = None,
+                          previous: Iterable[Mount] = (),
+                          labels: Mapping[str, str] | None = None) -> tuple[Mount, ...]:
+    """Turn unresolved volume mounts into real ones, and add the image's VOLUMEs.
+
+    An unresolved mount is ``type="volume"`` with ``source=None``: with ``volume_name``
+    a named volume (created if missing, as ``docker run -v name:/p`` does), without one an
+    anonymous volume (reused from ``previous``/the owner record when ``container`` is
+    set).  Image ``VOLUME`` targets not covered by any mount get anonymous volumes too.
+    ``copy_up``/``read_only`` of the request are kept."""
+    previous = list(previous)
+    out = []
+    for m in mounts:
+        if m.type != "volume" or m.source is not None:
+            out.append(m)
+            continue
+        if m.volume_name:
+            vol = store.create(m.volume_name, exist_ok=True)
+        else:
+            vol = anonymous_volume(store, container=container, target=m.target,
+                                   previous=previous, labels=labels)
+        out.append(volume_mount(vol, m.target, read_only=m.read_only, nocopy=not m.copy_up))
+    for target in anonymous_targets(image_config, out):
+        vol = anonymous_volume(store, container=container, target=target, previous=previous,
+                               labels=labels)
+        out.append(volume_mount(vol, target))
+    return tuple(out)

@@ -217,3 +217,21 @@ def test_volumes_from_read_only(rt, vols, busybox):
     _, code, out, _ = _run(rt, busybox, "sh", "-c", "cat /shared/a; touch /shared/b || echo ro",
                            mounts=tuple(M.volumes_from(src, "ro")))
     assert (code, out) == (0, "a\nro\n")
+
+
+def test_container_cli_named_and_anonymous_volumes(run_cli, busybox, state_paths):
+    r = run_cli("container", "run", "--name", "v1", "-v", "clidata:/data", "-v", "/anon",
+                str(busybox), "sh", "-c", "echo hi > /data/f; echo a > /anon/g; cat /data/f")
+    assert r.returncode == 0 and r.stdout == "hi\n", r
+    vols = run_cli("volume", "ls", "-q").stdout.split()
+    assert "clidata" in vols and len(vols) == 2
+    anon = next(v for v in vols if v != "clidata")
+    r = run_cli("volume", "rm", "clidata")
+    assert r.returncode == 6 and "in use" in r.stderr
+    assert run_cli("container", "rm", "-v", "v1").returncode == 0
+    assert run_cli("volume", "ls", "-q").stdout.split() == ["clidata"]   # named one kept
+    assert anon not in run_cli("volume", "ls", "-q").stdout
+    r = run_cli("container", "run", "--rm", "-v", "clidata:/data:ro", str(busybox), "sh",
+                "-c", "cat /data/f; touch /data/x || echo ro")
+    assert r.stdout == "hi\nro\n", r
+    assert run_cli("volume", "rm", "clidata").returncode == 0

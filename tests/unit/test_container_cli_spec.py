@@ -27,15 +27,20 @@ def test_sizes(text, value):
 def test_bad_values_are_usage_errors():
     for fn, arg in ((parse_size, "12q"), (parse_ulimit, "nofile"), (parse_ulimit, "bogus=1"),
                     (parse_ulimit, "nofile=10:5"), (parse_restart, "sometimes"),
-                    (parse_restart, "always:3"), (parse_volume, "rel:/x"),
-                    (parse_volume, "/a:relative")):
+                    (parse_restart, "always:3"), (parse_volume, "a:/x:ro:z"),
+                    (parse_volume, "/a:relative"), (parse_volume, "relative"),
+                    (parse_volume, "/a:/b:bogus")):
         with pytest.raises(UsageError):
             fn(arg)
 
 
 def test_volume_tmpfs_ulimit_restart():
     m = parse_volume("/srv/data:/data:ro")
-    assert (m.source, m.target, m.read_only) == ("/srv/data", "/data", True)
+    assert (m.type, m.source, m.target, m.read_only) == ("bind", "/srv/data", "/data", True)
+    n = parse_volume("dbdata:/var/lib/db:nocopy")      # named: resolved by the CLI
+    assert (n.type, n.source, n.volume_name, n.copy_up) == ("volume", None, "dbdata", False)
+    a = parse_volume("/cache")                        # anonymous
+    assert (a.type, a.source, a.volume_name, a.copy_up) == ("volume", None, None, True)
     t = parse_tmpfs("/run:size=64m,mode=1777,noexec")
     assert (t.target, t.tmpfs_size, t.tmpfs_mode, t.options) == ("/run", 64 << 20, 0o1777,
                                                                  ("noexec",))

@@ -165,3 +165,25 @@ def test_anonymous_volume_reuse(state_paths):
     # another container gets its own
     assert M.anonymous_volume(store, container="p-db-2", target="/data").name != first.name
     assert os.path.isdir(first.mountpoint)
+
+
+def test_resolve_volume_mounts(state_paths):
+    store = VolumeStore(state_paths)
+    req = [Mount(type="volume", target="/data", volume_name="dbdata", copy_up=False,
+                 read_only=True),
+           Mount(type="volume", target="/cache", copy_up=True),
+           Mount(type="bind", source="/srv", target="/srv")]
+    cfg = {"Volumes": {"/var/log/app": {}, "/data": {}}}
+    out = M.resolve_volume_mounts(store, req, container="p-app-1", image_config=cfg)
+    assert [m.target for m in out] == ["/data", "/cache", "/srv", "/var/log/app"]
+    data, cache, bind, imgvol = out
+    assert (data.volume_name, data.read_only, data.copy_up) == ("dbdata", True, False)
+    assert data.source == str(store.get("dbdata").mountpoint)
+    assert store.get(cache.volume_name).anonymous and cache.copy_up
+    assert bind == req[2]
+    assert store.get(imgvol.volume_name).anonymous and imgvol.copy_up
+    again = M.resolve_volume_mounts(store, req, container="p-app-1", image_config=cfg,
+                                    previous=out)
+    assert again == out                                 # recreation reuses everything
+    fresh = M.resolve_volume_mounts(store, req[1:2], container="")
+    assert fresh[0].volume_name != cache.volume_name    # unnamed containers never share
