@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -126,3 +126,46 @@ def materialize(container_dir: Path, kind: Kind, uses: Iterable[Use],
 
 def remove_materialized(container_dir: Path) -> None:
     shutil.rmtree(Path(container_dir) / SECRETS_DIR, ignore_errors=True)
+
+
+def _image_db(layers: Sequence[Path], name: str) -> list[list[str]]:
+    from runtime.volumes.copyup import LayerTree, resolve_in_tree
+
+    tree = LayerTree(list(layers))
+    rel = resolve_in_tree(tree, f"/etc/{name}")
+    real = tree.lookup(rel) if rel is not None else None
+    if real is None or not real.is_file():
+        return []
+    text = real.read_text(errors="replace")
+    return [line.split(":") for line in text.splitlines() if line and not line.startswith("#")]
+
+
+def container_user_ids(layers: Sequence[Path], user: str) -> tuple[int, int]:
+    """The (uid, gid) a container's ``user`` ("", uid, uid:gid, name, name:group) runs as,
+    looked up in the image layers' /etc/passwd and /etc/group (Docker's rules: numeric ids
+    need no entry; a name must exist).  The default owner of secrets and configs."""
+    name, _, group = (user or "0").partition(":")
+    uid: int | None = None
+    gid = 0
+    passwd = _image_db(layers, "passwd")
+    if name.isdigit():
+        uid = int(name)
+        gid = next((int(r[3]) for r in passwd if len(r) > 3 and r[2] == name
+                    and r[3].isdigit()), 0)
+    else:
+        row = next((r for r in passwd if len(r) > 3 and r[0] == name), None)
+        if row is None or not row[2].isdigit():
+            raise NotFoundError(f"unable to find user {name}: no matching entries in passwd file",
+                                hint="use a numeric uid or a user of the image")
+        uid, gid = int(row[2]), int(row[3]) if row[3].isdigit() else 0
+    if group:
+        if group.isdigit():
+            gid = int(group)
+        else:
+            row = next((r for r in _image_db(layers, "group") if len(r) > 2 and r[0] == group),
+                       None)
+            if row is None or not row[2].isdigit():
+                raise NotFoundError(f"unable to find group {group}: no matching entries in "
+                                    "group file", hint="use a numeric gid")
+            gid = int(row[2])
+    return uid, gid

@@ -156,3 +156,26 @@ def test_layer_tree_empty_and_single(tmp_path, n):
     layers = [_tree(tmp_path / f"l{i}", {"d/f": str(i)}) for i in range(n)]
     t = LayerTree(layers)
     assert (t.lookup(("d", "f")) is not None) == bool(n)
+
+
+def _copy_in_child(root, dest, q) -> None:
+    q.put(copy_up(root, "/data", dest))
+
+
+def test_concurrent_copy_up_copies_once(tmp_path):
+    import multiprocessing
+
+    root = _tree(tmp_path / "r", {f"data/d{i}/f{j}": f"{i}-{j}" for i in range(10)
+                                   for j in range(20)})
+    dest = tmp_path / "vol"
+    dest.mkdir()
+    ctx = multiprocessing.get_context("fork")
+    q = ctx.Queue()
+    procs = [ctx.Process(target=_copy_in_child, args=(root, dest, q)) for _ in range(4)]
+    for p in procs:
+        p.start()
+    results = [q.get(timeout=30) for _ in procs]
+    for p in procs:
+        p.join(30)
+    assert sorted(results) == [False, False, False, True]
+    assert _listing(dest) == _listing(root / "data")

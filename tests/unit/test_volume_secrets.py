@@ -63,3 +63,26 @@ def test_materialize_modes_and_mounts(tmp_path):
 def test_materialize_undeclared(tmp_path):
     with pytest.raises(NotFoundError, match="not declared"):
         materialize(tmp_path, "secret", [Use("x")], {}, env={})
+
+
+def test_container_user_ids_from_layers(tmp_path):
+    from runtime.volumes.secrets import container_user_ids
+
+    lower, upper = tmp_path / "l1", tmp_path / "l2"
+    (lower / "etc").mkdir(parents=True)
+    (lower / "etc" / "passwd").write_text("root:x:0:0::/root:/bin/sh\n")
+    (upper / "etc").mkdir(parents=True)
+    (upper / "etc" / "passwd").write_text("root:x:0:0::/root:/bin/sh\n"
+                                          "postgres:x:999:998::/var/lib/pg:/bin/sh\n")
+    (upper / "etc" / "group").write_text("root:x:0:\nstaff:x:50:\n")
+    layers = (upper, lower)
+    assert container_user_ids(layers, "") == (0, 0)
+    assert container_user_ids(layers, "postgres") == (999, 998)
+    assert container_user_ids(layers, "postgres:staff") == (999, 50)
+    assert container_user_ids(layers, "1234") == (1234, 0)
+    assert container_user_ids(layers, "999:7") == (999, 7)
+    assert container_user_ids((lower,), "0") == (0, 0)
+    with pytest.raises(NotFoundError, match="postgres"):
+        container_user_ids((lower,), "postgres")
+    with pytest.raises(NotFoundError, match="nogroup"):
+        container_user_ids(layers, "postgres:nogroup")

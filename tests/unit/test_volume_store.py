@@ -194,3 +194,29 @@ def test_create_bind_volume_needs_existing_device(store, tmp_path):
         store.create("bv", options={"type": "none", "o": "bind",
                                    "device": str(tmp_path / "missing")})
     assert not store.exists("bv")
+
+
+def _create_in_child(paths, q) -> None:
+    try:
+        store = VolumeStore(paths)
+        store.create("shared", exist_ok=True)
+        q.put(store.create(None).name)
+    except Exception as err:  # reported to the parent
+        q.put(f"error: {err}")
+
+
+def test_concurrent_creates_from_processes(state_paths):
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("fork")
+    q = ctx.Queue()
+    procs = [ctx.Process(target=_create_in_child, args=(state_paths, q)) for _ in range(8)]
+    for p in procs:
+        p.start()
+    names = [q.get(timeout=30) for _ in procs]
+    for p in procs:
+        p.join(30)
+    assert not [n for n in names if n.startswith("error")]
+    store = VolumeStore(state_paths)
+    assert sorted(v.name for v in store.list()) == sorted([*names, "shared"])
+    assert not [p for p in store.dir.iterdir() if p.name.startswith((".tmp", ".trash"))]
