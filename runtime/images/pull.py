@@ -138,6 +138,7 @@ class Puller:
         self.registries = Registries(store, transport)
         self.platform = Platform.parse(platform) if isinstance(platform, str) else (
             platform or host_platform())
+        self.explicit_platform = platform is not None
         self.progress = progress
         self.max_concurrent = max(1, max_concurrent)
 
@@ -214,6 +215,13 @@ class Puller:
             cfg_bytes = client.get_blob_bytes(cdig, cdesc.get("size"))
             self.store.put_blob(cfg_bytes, cdig)
         cfg = json.loads(cfg_bytes)
+        if self.explicit_platform and not self.platform.matches(
+                {"os": cfg.get("os"), "architecture": cfg.get("architecture"),
+                 "variant": cfg.get("variant")}):
+            raise ImageNotFound(
+                f"{ref.familiar} is {cfg.get('os')}/{cfg.get('architecture')}, which does"
+                f" not match the requested platform {self.platform}",
+                hint="drop --platform or pull an image built for that platform")
         diff_ids = list((cfg.get("rootfs") or {}).get("diff_ids") or [])
         layers = m["layers"]
         if len(diff_ids) != len(layers):

@@ -202,3 +202,15 @@ def test_import_from_stdin(run_cli, state_paths, rootfs):
     assert res.returncode == 0, res.stderr
     iid = res.stdout.decode().strip()
     assert ok(run_cli("image", "inspect", "-f", "{{.Id}}", "stdin:1")).stdout.strip() == iid
+
+
+def test_pull_all_tags_and_platform(run_cli, registry, rootfs):
+    for t in ("1", "2"):
+        ok(run_cli("image", "import", str(rootfs), f"{registry.addr}/team/multi:{t}"))
+        ok(run_cli("image", "push", f"{registry.addr}/team/multi:{t}"))
+    ok(run_cli("image", "prune", "-a", "-f"))
+    ok(run_cli("image", "pull", "-q", "-a", f"{registry.addr}/team/multi"))
+    tags = ok(run_cli("image", "ls", "--format", "json")).stdout
+    assert '"Tag": "1"' in tags and '"Tag": "2"' in tags
+    res = run_cli("image", "pull", "--platform", "linux/s390x", f"{registry.addr}/team/multi:1")
+    assert res.returncode == 4 and "does not match the requested platform" in res.stderr

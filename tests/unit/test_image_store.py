@@ -80,7 +80,9 @@ def test_in_use_by_container(store, state_paths):
     img = imp(store, "a:1", [f("x")])
     c = state_paths.containers / "c1"
     c.mkdir(parents=True)
-    (c / "config.json").write_text(json.dumps({"name": "web", "image_id": img.id}))
+    # the container store's format: {"id", "name", "created", "spec": {..., "image_id"}}
+    (c / "config.json").write_text(json.dumps({"id": "c1", "name": "web", "created": 0,
+                                               "spec": {"image_id": img.id}}))
     with pytest.raises(ImageInUse, match="web"):
         store.remove("a:1")
     assert store.remove("a:1", force=True) == [("Untagged", "a:1")]
