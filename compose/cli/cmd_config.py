@@ -26,6 +26,8 @@ def _warn(messages) -> None:
 @click.option("--no-consistency", is_flag=True,
               help="Don't check references and that services have an image or build.")
 @click.option("--no-path-resolution", is_flag=True, help="Don't resolve file paths.")
+@click.option("--variables", "show_variables", is_flag=True,
+              help="Print the variables the files use, with their defaults.")
 @click.option("--environment", "show_environment", is_flag=True,
               help="Print the environment used for interpolation.")
 @click.option("-o", "--output", metavar="FILE", help="Write to FILE instead of stdout.")
@@ -33,7 +35,8 @@ def _warn(messages) -> None:
 def config(g, services: tuple[str, ...], fmt: str, quiet: bool, list_services: bool,
            list_volumes: bool, list_networks: bool, list_profiles: bool, list_images: bool,
            hash_of: str | None, no_interpolate: bool, no_consistency: bool,
-           no_path_resolution: bool, show_environment: bool, output: str | None) -> None:
+           no_path_resolution: bool, show_variables: bool, show_environment: bool,
+           output: str | None) -> None:
     """Parse, resolve and render the compose file in canonical format."""
     quick_key = None
     if quiet:
@@ -51,6 +54,10 @@ def config(g, services: tuple[str, ...], fmt: str, quiet: bool, list_services: b
 
     from compose.loader import load_config, options_from_globals
     from compose.project_loader import load_project, select_services
+
+    if show_variables:
+        _print_variables(load_config(options_from_globals(g, interpolate=False)).data, fmt)
+        return
 
     options = options_from_globals(g, interpolate=not no_interpolate)
     loaded = load_config(options)
@@ -101,3 +108,23 @@ def config(g, services: tuple[str, ...], fmt: str, quiet: bool, list_services: b
         atomic_write_bytes(Path(output), text.encode())
     else:
         click.echo(text, nl=False)
+
+
+def _print_variables(data, fmt: str) -> None:
+    from compose.model.variables import variables_of
+
+    found = variables_of(data)
+    if fmt == "json":
+        import json
+
+        click.echo(json.dumps({v.name: {"name": v.name, "required": v.required,
+                                        "defaultValue": v.default or "",
+                                        "presenceValue": v.alternate or ""}
+                               for v in found}, indent=2))
+        return
+    rows = [("NAME", "REQUIRED", "DEFAULT VALUE", "ALTERNATE VALUE")] + [
+        (v.name, str(v.required).lower(), v.default or "", v.alternate or "") for v in found]
+    widths = [max(len(r[i]) for r in rows) for i in range(3)]
+    for r in rows:
+        click.echo("   ".join(c.ljust(w) for c, w in zip(r, widths, strict=False))
+                   + "   " + r[3])

@@ -89,6 +89,16 @@ def test_config_environment_and_no_path_resolution(cli, proj):
     assert doc["services"]["web"]["build"]["context"] == "./app"
 
 
+def test_config_variables(cli, proj):
+    r = cli("config", "--variables", cwd=proj)
+    assert r.returncode == 0, r
+    lines = r.stdout.splitlines()
+    assert lines[0].split() == ["NAME", "REQUIRED", "DEFAULT", "VALUE", "ALTERNATE", "VALUE"]
+    assert lines[1].split() == ["GREETING", "false", "hello"]
+    doc = json.loads(cli("config", "--variables", "--format", "json", cwd=proj).stdout)
+    assert doc["GREETING"]["defaultValue"] == "hello"
+
+
 def test_config_no_interpolate(cli, proj):
     r = cli("config", "--no-interpolate", "--format", "json", cwd=proj)
     assert r.returncode == 0, r
