@@ -96,9 +96,11 @@ def config(g, services: tuple[str, ...], fmt: str, quiet: bool, list_services: b
             [n.strip() for n in hash_of.split(",") if n.strip()]
         text = "".join(f"{n} {config_hash(project.service(n))}\n" for n in names)
     else:
-        from compose.model.serialize import project_dict, to_json, to_yaml
+        from compose.model.serialize import escape_dollars, project_dict, to_json, to_yaml
 
         doc = project_dict(project)
+        if not no_interpolate:
+            doc = escape_dollars(doc)
         text = to_json(doc) if fmt == "json" else to_yaml(doc)
     if output:
         from pathlib import Path

@@ -128,6 +128,18 @@ def config_hash(service: T.Service) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
+def escape_dollars(doc: Any) -> Any:
+    """``$`` -> ``$$`` in every string value, so the printed (already interpolated)
+    document reads back as the same project (docker compose config does the same)."""
+    if isinstance(doc, str):
+        return doc.replace("$", "$$")
+    if isinstance(doc, dict):
+        return {k: escape_dollars(v) for k, v in doc.items()}
+    if isinstance(doc, list):
+        return [escape_dollars(v) for v in doc]
+    return doc
+
+
 def to_yaml(doc: Any) -> str:
     """Block-style YAML; strings quoted only where YAML needs it."""
     import io

@@ -186,7 +186,7 @@ def test_config_hash_changes_with_the_container_config_only(tmp_path):
 
 
 def test_project_dict_round_trips_through_the_loader(tmp_path):
-    from compose.model.serialize import to_yaml
+    from compose.model.serialize import escape_dollars, to_yaml
 
     text = """\
         services:
@@ -195,11 +195,12 @@ def test_project_dict_round_trips_through_the_loader(tmp_path):
             ports: ["8080:80"]
             volumes: ["./x:/x:ro"]
             depends_on: {db: {condition: service_healthy}}
-            healthcheck: {test: [CMD, "true"], interval: 10s}
+            healthcheck: {test: [CMD-SHELL, "echo $$HOME ${V}"], interval: 10s}
           db: {image: postgres, mem_limit: 1g}
         """
-    p1 = project_of(tmp_path, text)
-    out = to_yaml(project_dict(p1))
+    p1 = project_of(tmp_path, text, env={"V": "x$y"})
+    assert p1.services["web"].healthcheck.test[1] == "echo $HOME x$y"
+    out = to_yaml(escape_dollars(project_dict(p1)))
     (tmp_path / "again").mkdir()
     p2 = project_of(tmp_path / "again", out)
     assert project_dict(p2) == project_dict(p1)
