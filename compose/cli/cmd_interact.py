@@ -47,7 +47,7 @@ def exec_(ctx: click.Context, detach: bool, env: tuple[str, ...], env_file: tupl
         if res.stderr:
             sys.stderr.buffer.write(res.stderr)
         raise click.exceptions.Exit(res.exit_code)
-    if tty and not sys.stdin.isatty():
+    if tty and interactive and not sys.stdin.isatty():
         from runtime.errors import UsageError
 
         raise UsageError("the input device is not a TTY",

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from runtime.errors import ConflictError
-from runtime.spec import Mount, Security
+from runtime.spec import Mount, NetworkMode, Security
 from tests.conftest import cli_env, needs_root
 from tests.integration.helpers import spec, wait_for_output
 
@@ -213,3 +213,14 @@ def test_cli_exec_plain(run_cli, rt, box):
     assert res.returncode == 127 and "executable file not found" in res.stderr
     res = run_cli("container", "exec", "-d", box, "sleep", "1")
     assert res.returncode == 0 and res.stdout == ""
+    res = run_cli("container", "exec", "-t", box, "sh", "-c", "[ -t 1 ] && echo on-a-tty")
+    assert res.returncode == 0 and res.stdout.strip() == "on-a-tty", res
+    res = run_cli("container", "exec", "-it", box, "true")
+    assert res.returncode != 0 and "not a TTY" in res.stderr
+
+
+def test_exec_in_host_network_container(rt, busybox):
+    cid = rt.containers.create(spec(busybox, "sleep", "300", network=NetworkMode("host")))
+    rt.containers.start(cid)
+    res = rt.containers.exec(cid, ["readlink", "/proc/self/ns/net"])
+    assert res.stdout.decode().strip() == os.readlink("/proc/self/ns/net")

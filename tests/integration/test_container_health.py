@@ -171,3 +171,21 @@ def test_pause_stops_probes_and_restart_resets_to_starting(rt, busybox, tmp_path
     rt.containers.start(cid)
     assert _health(rt, cid)["Status"] == "starting"
     assert _health(rt, cid)["Log"]          # kept across restarts, as Docker does
+
+
+def test_health_survives_a_monitor_takeover(rt, busybox):
+    import os
+    import signal
+
+    from runtime.container.store import pid_alive
+
+    cid = _start(rt, busybox, ("CMD-SHELL", "test -e /tmp/ok"), interval=0.1, retries=1000)
+    _until(lambda: len(_health(rt, cid)["Log"]) >= 2, what="probes")
+    assert _health(rt, cid)["Status"] == "starting"
+    monitor = rt.containers.get(cid).state["monitor_pid"]
+    os.kill(monitor, signal.SIGKILL)
+    _until(lambda: not pid_alive(monitor), what="monitor gone")
+    # the keeper took over: probes go on and the status machine continues
+    rt.containers.exec(cid, ["touch", "/tmp/ok"])
+    _until(lambda: _health(rt, cid)["Status"] == "healthy", what="healthy after takeover")
+    assert rt.containers.get(cid).state["monitor_pid"] != monitor
