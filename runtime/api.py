@@ -178,7 +178,8 @@ class Containers:
         binary file ``out``.  Paths are resolved inside the container's root."""
         from runtime.container import copy
 
-        with copy.container_root(self.store, self.resolve(ref)) as (k, rootfd):
+        with copy.os_errors("cp"), \
+                copy.container_root(self.store, self.resolve(ref)) as (k, rootfd):
             copy.write_tar(k, rootfd, path, out, follow_link=follow_link)
 
     def cp_in(self, ref: str, path: str, tar, archive: bool = False) -> None:
@@ -186,21 +187,24 @@ class Containers:
         owned by root unless ``archive``)."""
         from runtime.container import copy
 
-        with copy.container_root(self.store, self.resolve(ref)) as (k, rootfd):
+        with copy.os_errors("cp"), \
+                copy.container_root(self.store, self.resolve(ref)) as (k, rootfd):
             copy.extract_tar(k, rootfd, path, tar, owner=None if archive else (0, 0))
 
     def copy_to(self, ref: str, src: str, dst: str, archive: bool = False) -> None:
         """``docker cp SRC CTR:DST`` semantics (into a directory, or as a new name)."""
-        from runtime.container.copy import copy_to
+        from runtime.container.copy import copy_to, os_errors
 
-        copy_to(self.store, self.resolve(ref), src, dst, archive)
+        with os_errors("cp"):
+            copy_to(self.store, self.resolve(ref), src, dst, archive)
 
     def copy_from(self, ref: str, src: str, dst: str, archive: bool = False,
                   follow_link: bool = False) -> None:
         """``docker cp CTR:SRC DST`` semantics."""
-        from runtime.container.copy import copy_from
+        from runtime.container.copy import copy_from, os_errors
 
-        copy_from(self.store, self.resolve(ref), src, dst, archive, follow_link)
+        with os_errors("cp"):
+            copy_from(self.store, self.resolve(ref), src, dst, archive, follow_link)
 
     def attach_socket(self, ref: str) -> str:
         return str(self.store.run_dir(self.resolve(ref)) / "attach.sock")

@@ -30,9 +30,19 @@ from contextlib import contextmanager
 from typing import BinaryIO
 
 from runtime.container.store import ContainerStore
-from runtime.errors import InvalidInputError, KernelError, NotFoundError
+from runtime.errors import InvalidInputError, KernelError, NotFoundError, RuntimeFailure
 from runtime.kernel import consts as C
 from runtime.kernel.paths import mkdirs_in_root, open_in_root
+
+
+@contextmanager
+def os_errors(what: str):
+    """OSError (read-only mount, disk full, permission) -> a clear RuntimeFailure."""
+    try:
+        yield
+    except OSError as e:
+        where = f" ({e.filename})" if e.filename else ""
+        raise RuntimeFailure(f"{what}: {e.strerror or e}{where}") from None
 
 
 def check_path(path: str) -> list[str]:

@@ -132,6 +132,20 @@ def test_cp_out_of_the_container_never_writes_through_its_symlinks(rt, box, tmp_
     assert not (tmp_path / "pwned").exists()
 
 
+def test_cp_into_a_read_only_mount_is_a_clean_error(rt, busybox, tmp_path):
+    from runtime.errors import RuntimeFailure
+    from runtime.spec import Mount
+
+    (tmp_path / "ro").mkdir()
+    cid = rt.containers.create(spec(busybox, "sleep", "300", mounts=(
+        Mount(type="bind", source=str(tmp_path / "ro"), target="/ro", read_only=True),)))
+    rt.containers.start(cid)
+    (tmp_path / "f").write_text("x")
+    with pytest.raises(RuntimeFailure, match="Read-only file system"):
+        rt.containers.copy_to(cid, str(tmp_path / "f"), "/ro/")
+    assert not (tmp_path / "ro" / "f").exists()
+
+
 def test_cp_on_a_stopped_container_leaves_no_mount(rt, busybox, tmp_path):
     cid = rt.containers.create(spec(busybox, "true"))
     src = _tree(tmp_path)
