@@ -277,3 +277,37 @@ def test_nothing_leaks_after_rm(rt, box, tmp_path):
             Path(f"/proc/{pid}/stat").read_text().split()[2] == "Z"
     assert not cgroups.driver().exists(box)
     assert box not in Path("/proc/self/mountinfo").read_text()
+
+
+
+def test_attach_without_tty_streams_and_returns_the_exit_code(rt, busybox, state_paths,
+                                                              tmp_path):
+    import subprocess
+    import sys
+
+    from runtime.spec import Mount
+    from tests.conftest import cli_env
+
+    ctl = tmp_path / "ctl"
+    ctl.mkdir()
+    cid = rt.containers.create(spec(
+        busybox, "sh", "-c", "while [ ! -e /ctl/go ]; do echo tick; sleep 0.05; done; "
+        "echo after; echo oops >&2; exit 4",
+        mounts=(Mount(type="bind", source=str(ctl), target="/ctl"),)))
+    rt.containers.start(cid)
+    env = cli_env({"PYCOMPOSE_ROOT": str(state_paths.root),
+                   "PYCOMPOSE_RUN_DIR": str(state_paths.run_dir)})
+    proc = subprocess.Popen([sys.executable, "-m", "compose", "container", "attach", cid],
+                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, env=env)
+    try:
+        first = proc.stdout.readline()          # attached: live output arrives
+        assert first == b"tick\n"
+        (ctl / "go").touch()
+        out, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 4
+    assert out.endswith(b"after\n") and err == b"oops\n"
