@@ -3,8 +3,14 @@
 ``take``: stop the services (gracefully, so databases flush), copy each named volume's
 data directory to ``<root>/testing/snapshots/<project>/<volume>``, start them again.
 ``restore``: SIGKILL the services (their state is about to be thrown away, so there is
-nothing to flush), copy the snapshot next to the volume's data directory and swap it in
-with two renames, start the services and wait until they are ready.  Copies use
+nothing to flush), swap a fresh copy of the snapshot in with two renames, start the
+services and wait until they are ready.
+
+The copies are double-buffered: right after a snapshot or a restore, a background
+thread copies the snapshot to ``<volume>/_data.staged`` (same filesystem, so the swap is
+a rename) and deletes the replaced data, while the next test runs.  A restore only waits
+for that thread when a test was shorter than the copy.  So the reset costs a kill, two
+renames, a process start and its readiness, whatever the size of the data.  Copies use
 ``cp -a --reflink=auto``: copy-on-write clones on btrfs/XFS, a plain copy elsewhere
 (hard links are not safe: databases rewrite their files in place).
 
@@ -18,6 +24,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import threading
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -43,6 +50,9 @@ class Snapshots:
         self.stack = stack
         self.dir = stack.paths.root / "testing" / "snapshots" / stack.name
         self.taken: dict[str, list[str]] = {}    # service -> volume names
+        self._stager: threading.Thread | None = None
+        self._stage_error: BaseException | None = None
+        self._trash: list[Path] = []
 
     def volumes_of(self, service: str) -> list[str]:
         project = self.stack.project
@@ -79,6 +89,7 @@ class Snapshots:
         finally:
             self.stack.start(*todo)
         self.taken.update(todo)
+        self._stage()
 
     def restore(self, services: Sequence[str], timeout: float | None = None) -> float:
         t0 = time.monotonic()
@@ -89,12 +100,49 @@ class Snapshots:
                              hint=f"call snapshot({missing[0]!r}) first")
         if not names:
             return 0.0
+        self._join()
         self._kill(names)
         for s in names:
             for vol in self.taken[s]:
                 self._swap_in(vol)
+        self._stage()
         self.stack.start(*names, timeout=timeout)
         return time.monotonic() - t0
+
+    # ---- the background copy ------------------------------------------------------------
+    def _staged(self, vol: str) -> Path:
+        data = self._mountpoint(vol)
+        return data.with_name(data.name + ".staged")
+
+    def _stage(self) -> None:
+        """Start copying every snapshot to its ``.staged`` place (and emptying the
+        trash) in a background thread."""
+        self._join()
+        vols = [v for vs in self.taken.values() for v in vs]
+        trash, self._trash = self._trash, []
+        jobs = [(self.dir / v, self._staged(v)) for v in vols]
+
+        def work() -> None:
+            try:
+                for src, dst in jobs:
+                    if not dst.exists():
+                        _copy(src, dst)
+                for t in trash:
+                    shutil.rmtree(t, ignore_errors=True)
+            except BaseException as err:
+                self._stage_error = err
+
+        self._stager = threading.Thread(target=work, name="pycompose-snapshot-stage",
+                                         daemon=True)
+        self._stager.start()
+
+    def _join(self) -> None:
+        if self._stager is not None:
+            self._stager.join()
+            self._stager = None
+        if self._stage_error is not None:
+            err, self._stage_error = self._stage_error, None
+            raise err
 
     def _kill(self, names: list[str]) -> None:
         ctx = self.stack._ctx
@@ -115,16 +163,29 @@ class Snapshots:
             for child in snap.iterdir():
                 _copy(child, data / child.name)
             return
-        fresh = data.with_name(data.name + ".restore")
-        old = data.with_name(data.name + ".old")
-        for leftover in (fresh, old):
-            if leftover.exists():
-                shutil.rmtree(leftover)
-        _copy(snap, fresh)
+        fresh = self._staged(vol)
+        if not fresh.exists():
+            _copy(snap, fresh)
+        old = data.with_name(f"{data.name}.old-{time.monotonic_ns()}")
         os.rename(data, old)
         os.rename(fresh, data)
-        shutil.rmtree(old, ignore_errors=True)
+        self._trash.append(old)   # deleted by the next background stage
 
     def discard(self) -> None:
+        """Forget the snapshots: wait for the background copy, remove staged copies,
+        replaced data and the snapshots themselves."""
+        try:
+            self._join()
+        except BaseException:
+            pass
+        for vols in self.taken.values():
+            for v in vols:
+                try:
+                    shutil.rmtree(self._staged(v), ignore_errors=True)
+                except Exception:
+                    pass
+        for t in self._trash:
+            shutil.rmtree(t, ignore_errors=True)
+        self._trash.clear()
         shutil.rmtree(self.dir, ignore_errors=True)
         self.taken.clear()

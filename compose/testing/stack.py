@@ -212,12 +212,12 @@ class Stack:
         from compose.project.down import DownOptions, down
         from compose.project.lock import project_lock
 
-        with project_lock(self.paths, self.name):
-            anyio.run(down, self._ctx, DownOptions(volumes=volumes, remove_orphans=True,
-                                                   timeout=timeout))
         if self._snapshots is not None:
             self._snapshots.discard()
             self._snapshots = None
+        with project_lock(self.paths, self.name):
+            anyio.run(down, self._ctx, DownOptions(volumes=volumes, remove_orphans=True,
+                                                   timeout=timeout))
         if self.record:
             from compose.testing.sessions import remove_record
 
