@@ -29,4 +29,24 @@ def rt(state_paths):
         except Exception:
             pass
 
+@pytest.fixture(scope="session")
+def debian_tarball(tmp_path_factory) -> Path:
+    """A debian:bookworm-slim root filesystem tarball, bootstrapped once per session
+    (mmdebstrap with the host's apt sources; a few minutes).  Shared by the build tests
+    and the compose.testing tests."""
+    import shutil
+
+    from runtime.build.bootstrap import bootstrap
+    from runtime.paths import StatePaths
+
+    if shutil.which("mmdebstrap") is None:
+        pytest.skip("mmdebstrap is not installed")
+    d = tmp_path_factory.mktemp("debian")
+    paths = StatePaths.resolve(d / "root", d / "run")
+    tarball = d / "rootfs.tar"
+    bootstrap(paths, "debian:bookworm-slim", keep_tarball=tarball)
+    shutil.rmtree(d / "root", ignore_errors=True)
+    return tarball
+
+
 from tests.integration.compose_fixtures import busybox_tar, project_dir  # noqa: E402, F401

@@ -8,7 +8,6 @@ sources (the Debian mirror), as does the apt-get RUN step.
 from __future__ import annotations
 
 import shutil
-from pathlib import Path
 
 import pytest
 
@@ -20,19 +19,6 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow, needs_root,
                                  reason="mmdebstrap is not installed")]
 
 REFERENCE = "debian:bookworm-slim"
-
-
-@pytest.fixture(scope="session")
-def debian_tarball(tmp_path_factory) -> Path:
-    from runtime.build.bootstrap import bootstrap
-    from runtime.paths import StatePaths
-
-    d = tmp_path_factory.mktemp("debian")
-    paths = StatePaths.resolve(d / "root", d / "run")
-    tarball = d / "rootfs.tar"
-    bootstrap(paths, REFERENCE, keep_tarball=tarball)
-    shutil.rmtree(d / "root", ignore_errors=True)
-    return tarball
 
 
 @pytest.fixture
