@@ -25,8 +25,12 @@ class Prespawned:
                 str(attach_fd), str(int(tty)), str(int(stdin)), str(ctl_r)]
         try:
             self.pid = os.posix_spawn(sys.executable, argv, os.environ, setsid=True,
-                                      file_actions=[(os.POSIX_SPAWN_OPEN, 0, os.devnull,
-                                                     os.O_RDONLY, 0)])
+                                      file_actions=[
+                                          (os.POSIX_SPAWN_OPEN, 0, os.devnull, os.O_RDONLY, 0),
+                                          # never the caller's stdout: a detached shim
+                                          # would keep its pipe open (shim.log later)
+                                          (os.POSIX_SPAWN_OPEN, 1, os.devnull, os.O_WRONLY, 0),
+                                          (os.POSIX_SPAWN_DUP2, 1, 2)])
         finally:
             os.close(sync_w)
             os.close(ctl_r)

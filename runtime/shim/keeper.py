@@ -54,22 +54,6 @@ def make_stdio(tty: bool, stdin: bool) -> list[int]:
     return [0, -1, in_r, out_w, err_w, out_r, err_r, stdin_w]
 
 
-def _wait_for_dir(ctl: int) -> str:
-    data = b""
-    while chunk := os.read(ctl, 4096):
-        data += chunk
-    os.close(ctl)
-    if not data:
-        os._exit(0)  # the CLI gave up (create failed): nothing to do
-    cdir = data.decode()
-    log = os.open(os.path.join(cdir, "shim.log"), os.O_WRONLY | os.O_CREAT | os.O_APPEND,
-                  0o644)
-    os.dup2(log, 1)
-    os.dup2(log, 2)
-    os.close(log)
-    return cdir
-
-
 def main(argv: list[str]) -> None:
     import _signal
 
@@ -83,8 +67,7 @@ def main(argv: list[str]) -> None:
     except (OSError, ImportError) as e:
         os.write(sync_fd, b'{"error": "shim: %s", "code": 125}' % str(e).encode())
         os._exit(1)
-    if cdir == "-":
-        cdir = _wait_for_dir(int(argv[5]))
+    ctl = int(argv[5]) if cdir == "-" else -1   # pre-spawned: the monitor reads it
     if os.fork():
         os._exit(0)  # daemonize: the CLI reaps this first process at once
     try:
@@ -96,11 +79,21 @@ def main(argv: list[str]) -> None:
     import gc
 
     gc.freeze()  # shared with the monitor from here on
+    # A pre-spawned monitor learns the container dir after the fork: it tells us here,
+    # so that we know where to re-adopt from if it is killed.
+    dir_r, dir_w = os.pipe2(os.O_CLOEXEC) if cdir == "-" else (-1, -1)
     mpid = os.fork()
     if mpid == 0:
         subreaper()   # PID 1 comes back to the monitor when the setup child exits
-        monitor_main(cdir, sync_fd, attach_fd, fds, keeper=os.getppid())  # never returns
+        if dir_r >= 0:
+            os.close(dir_r)
+        monitor_main(cdir, sync_fd, attach_fd, fds, keeper=os.getppid(), ctl=ctl,
+                     tell_keeper=dir_w)
+    if dir_w >= 0:
+        os.close(dir_w)
     os.close(sync_fd)
+    if ctl >= 0:
+        os.close(ctl)
     if attach_fd >= 0:
         os.close(attach_fd)
     if not tty and fds[7] >= 0:
@@ -112,7 +105,13 @@ def main(argv: list[str]) -> None:
             break
         except InterruptedError:
             continue
-    if os.WIFSIGNALED(status):
+    if dir_r >= 0:
+        os.set_blocking(dir_r, False)
+        try:
+            cdir = os.read(dir_r, 4096).decode()
+        except BlockingIOError:
+            cdir = ""
+    if os.WIFSIGNALED(status) and cdir:
         # The monitor was killed: become a full shim again, in place.
         for fd in fds[1:]:
             if fd >= 0:

@@ -93,7 +93,7 @@ class Stdio:
 
 class Monitor:
     def __init__(self, b: dict, io: Stdio, sync_fd: int, attach_fd: int, keeper: int,
-                 adopt: bool = False) -> None:
+                 adopt: bool = False, warm: WarmSetup | None = None) -> None:
         from runtime.shim import cgroup
         from runtime.shim.logwriter import LogWriter
 
@@ -103,6 +103,7 @@ class Monitor:
         self.sync_fd = sync_fd
         self.keeper = keeper
         self.adopt = adopt
+        self.warm = warm
         self.pid = 0
         self.pidfd = -1
         self.pending_status: int | None = None
@@ -157,6 +158,15 @@ class Monitor:
     # ---- one container process ------------------------------------------------------
     def start_once(self) -> dict | None:
         """Run the setup child; returns an error dict, or None once PID 1 has exec'd."""
+        if self.warm is not None:
+            warm, self.warm = self.warm, None
+            r, spid = warm.r, warm.pid
+            warm.go(self.dir)
+        else:
+            r, spid = self._fork_setup()
+        return self._await_setup(r, spid)
+
+    def _fork_setup(self) -> tuple[int, int]:
         r, w = os.pipe2(os.O_CLOEXEC)
         mark("monitor.fork_setup")
         spid = os.fork()
@@ -177,6 +187,9 @@ class Monitor:
             finally:
                 os._exit(code)
         os.close(w)
+        return r, spid
+
+    def _await_setup(self, r: int, spid: int) -> dict | None:
         try:
             data = b""
             deadline = time.monotonic() + SETUP_TIMEOUT
@@ -495,15 +508,88 @@ def load_bundle(cdir: str) -> dict:
         return minijson.loads(f.read())  # type: ignore[return-value]
 
 
+class WarmSetup:
+    """The first setup child, forked before the bundle is even read: it imports the
+    heavy setup modules while the CLI (pre-spawned shim) or the monitor itself is still
+    busy, then waits for the container directory on a pipe."""
+
+    def __init__(self, child_stdio: tuple[int, int, int], tty: bool) -> None:
+        go_r, self.go_w = os.pipe2(os.O_CLOEXEC)
+        self.r, w = os.pipe2(os.O_CLOEXEC)
+        mark("monitor.fork_setup")
+        self.pid = os.fork()
+        if self.pid == 0:
+            code = 0
+            try:
+                os.close(self.go_w)
+                os.close(self.r)
+                from runtime.shim import cgroup, setup
+
+                cdir = _read_all(go_r).decode()
+                if not cdir:
+                    os._exit(0)       # cancelled
+                b = load_bundle(cdir)
+                setup.run(b, child_stdio, tty, cgroup.create(b), w)
+            except BaseException as e:
+                try:
+                    os.write(w, minijson.dumps({"error": f"shim setup: {e}",
+                                                "code": 125}).encode())
+                except OSError:
+                    pass
+                code = 1
+            finally:
+                os._exit(code)
+        os.close(go_r)
+        os.close(w)
+
+    def go(self, cdir: str) -> None:
+        os.write(self.go_w, cdir.encode())
+        os.close(self.go_w)
+
+    def cancel(self) -> None:
+        os.close(self.go_w)
+        os.close(self.r)
+        os.waitpid(self.pid, 0)
+
+
+def _read_all(fd: int) -> bytes:
+    data = b""
+    while chunk := os.read(fd, 65536):
+        data += chunk
+    os.close(fd)
+    return data
+
+
+def _log_to(cdir: str) -> None:
+    log = os.open(os.path.join(cdir, "shim.log"), os.O_WRONLY | os.O_CREAT | os.O_APPEND,
+                  0o644)
+    os.dup2(log, 1)
+    os.dup2(log, 2)
+    os.close(log)
+
+
 def monitor_main(cdir: str, sync_fd: int, attach_fd: int, fds: list[int],
-                 keeper: int) -> None:
-    """The monitor, forked by the keeper; never returns."""
+                 keeper: int, ctl: int = -1, tell_keeper: int = -1) -> None:
+    """The monitor, forked by the keeper; never returns.  ``cdir == "-"``: pre-spawned,
+    the container directory arrives on ``ctl`` (EOF without one = cancelled)."""
     mark("shim.monitor")
     code = 0
+    warm = None
     try:
+        io = Stdio(fds)
+        warm = WarmSetup(io.child, io.tty)
+        if cdir == "-":
+            cdir = _read_all(ctl).decode()
+            if not cdir:
+                warm.cancel()
+                os._exit(0)
+            _log_to(cdir)
+            os.write(tell_keeper, cdir.encode())
+            os.close(tell_keeper)
         b = load_bundle(cdir)
-        io = Stdio(fds, b["process"].get("console_size"))
-        Monitor(b, io, sync_fd, attach_fd, keeper).run()
+        if io.tty and b["process"].get("console_size"):
+            set_winsize(io.master, *b["process"]["console_size"])
+        Monitor(b, io, sync_fd, attach_fd, keeper, warm=warm).run()
     except BaseException as e:
         import traceback
 
