@@ -432,8 +432,6 @@ class Monitor:
         return code
 
     def _finish(self, remove: bool) -> None:
-        if self.cg is not None:
-            self.cg.destroy()
         self.log.close()
         if self.listener is not None:
             self.listener.close()
@@ -442,11 +440,20 @@ class Monitor:
             except FileNotFoundError:
                 pass
         if remove:
+            # The id dies with the container, so nothing can reuse its cgroup: let the
+            # attached `run --rm` go first, then wait out the kernel's release of it.
             self._remove()
+            for fd in list(self.clients):
+                self._drop_client(fd)
+            if self.cg is not None:
+                self.cg.destroy()
         else:
+            # Before the state says "unsupervised": a new start recreates the cgroup.
+            if self.cg is not None:
+                self.cg.destroy()
             statefile.update(self.dir, monitor_pid=0, keeper_pid=0)
-        for fd in list(self.clients):
-            self._drop_client(fd)
+            for fd in list(self.clients):
+                self._drop_client(fd)
         mark("monitor.finished")
 
     def _remove(self) -> None:
