@@ -107,10 +107,9 @@ def images(obj, services, quiet, fmt):
     elif fmt == "json":
         click.echo(json.dumps(rows))
     else:
-        table = [["CONTAINER", "REPOSITORY", "TAG", "PLATFORM", "IMAGE ID", "SIZE"]] + [
-            [r["ContainerName"], r["Repository"], r["Tag"], r["Platform"],
-             r["ID"].removeprefix("sha256:")[:12], human_size(r["Size"])] for r in rows]
-        widths = [max(len(row[i]) for row in table) for i in range(len(table[0]))]
-        for row in table:
-            click.echo("   ".join(c.ljust(w) for c, w in zip(row, widths, strict=True))
-                       .rstrip())
+        from compose.cli.tables import echo_table
+
+        echo_table(["CONTAINER", "REPOSITORY", "TAG", "PLATFORM", "IMAGE ID", "SIZE"],
+                   [[r["ContainerName"], r["Repository"], r["Tag"], r["Platform"],
+                     r["ID"].removeprefix("sha256:")[:12], human_size(r["Size"])]
+                    for r in rows])

@@ -38,9 +38,7 @@ def ls(obj, all_, quiet, fmt, filters):
     elif fmt == "json":
         click.echo(json.dumps(rows))
     else:
-        table = [["NAME", "STATUS", "CONFIG FILES"]] + [
-            [r["Name"], r["Status"], r["ConfigFiles"]] for r in rows]
-        widths = [max(len(row[i]) for row in table) for i in range(3)]
-        for row in table:
-            click.echo("   ".join(c.ljust(w) for c, w in zip(row, widths, strict=True))
-                       .rstrip())
+        from compose.cli.tables import echo_table
+
+        echo_table(["NAME", "STATUS", "CONFIG FILES"],
+                   [[r["Name"], r["Status"], r["ConfigFiles"]] for r in rows])

@@ -96,7 +96,6 @@ def ps(obj, services, all_, quiet, only_services, statuses, filters, fmt, no_tru
     cols = [("NAME", "Name"), ("IMAGE", "Image"), ("COMMAND", "Command"),
             ("SERVICE", "Service"), ("CREATED", "RunningFor"), ("STATUS", "Status"),
             ("PORTS", "Ports")]
-    table = [[h for h, _ in cols]] + [[str(r[k]) for _, k in cols] for r in rows]
-    widths = [max(len(row[i]) for row in table) for i in range(len(cols))]
-    for row in table:
-        click.echo("   ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
+    from compose.cli.tables import echo_table
+
+    echo_table([h for h, _ in cols], [[r[k] for _, k in cols] for r in rows])

@@ -57,6 +57,7 @@ def exec_(obj, detach, env, no_tty, user, workdir, index, privileged, service, c
 @click.pass_obj
 def top(obj, services):
     """Display the running processes of service containers."""
+    from compose.cli.tables import echo_table
     from compose.project.lifecycle import selected
 
     project = load(obj)
@@ -66,11 +67,7 @@ def top(obj, services):
             continue
         titles, rows = ctx.runtime.containers.top(o.id)
         click.echo(o.name)
-        table = [titles, *rows]
-        widths = [max(len(str(r[i])) for r in table) for i in range(len(titles))]
-        for r in table:
-            click.echo("   ".join(str(c).ljust(w) for c, w in zip(r, widths, strict=False))
-                       .rstrip())
+        echo_table(titles, rows)
         click.echo()
 
 

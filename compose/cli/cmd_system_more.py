@@ -81,11 +81,10 @@ def df(obj, fmt):
         for r in rows:
             click.echo(json.dumps(r))
         return
-    table = [["TYPE", "TOTAL", "SIZE"]] + [[r["Type"], str(r["TotalCount"]),
-                                            human_size(r["Size"])] for r in rows]
-    widths = [max(len(row[i]) for row in table) for i in range(3)]
-    for row in table:
-        click.echo("   ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
+    from compose.cli.tables import echo_table
+
+    echo_table(["TYPE", "TOTAL", "SIZE"],
+               [[r["Type"], r["TotalCount"], human_size(r["Size"])] for r in rows])
 
 
 @click.command("prune")

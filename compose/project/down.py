@@ -12,10 +12,9 @@ import anyio
 from compose.events import Kind, Status
 from compose.project import containers as cops
 from compose.project.context import ProjectContext
+from compose.project.lifecycle import per_service
 from compose.project.observe import Observed, project_containers
 from compose.project.resources import remove_network, remove_volume
-from compose.scheduler import Edge, Failed, execute, reverse_edges
-from runtime.errors import RuntimeFailure
 
 
 @dataclass(frozen=True)
@@ -26,34 +25,11 @@ class DownOptions:
     timeout: float | None = None
 
 
-class DownFailed(RuntimeFailure):
-    pass
-
-
-def _stop_graph(ctx: ProjectContext, names: list[str]) -> dict[str, list[Edge[str]]]:
-    edges = {n: [Edge(d) for d in ctx.project.services[n].depends_on
-                 if d in ctx.project.services] for n in names if n in ctx.project.services}
-    return reverse_edges(names, edges)
-
-
 async def remove_containers(ctx: ProjectContext, found: list[Observed], *,
                             volumes: bool = False, timeout: float | None = None) -> None:
     """Stop+remove ``found``; dependents before their dependencies."""
-    by_service: dict[str, list[Observed]] = {}
-    for o in found:
-        by_service.setdefault(o.service, []).append(o)
-    names = list(by_service)
-
-    async def action(service: str, node) -> None:
-        async with anyio.create_task_group() as tg:
-            for o in by_service[service]:
-                tg.start_soon(lambda o=o: anyio.to_thread.run_sync(
-                    lambda: cops.remove(ctx, o, volumes=volumes, timeout=timeout)))
-
-    outcomes = await execute(names, _stop_graph(ctx, names), action, limit=ctx.parallel)
-    failed = [f"{n}: {o.error}" for n, o in outcomes.items() if isinstance(o, Failed)]
-    if failed:
-        raise DownFailed("could not remove every container:\n" + "\n".join(failed))
+    await per_service(ctx, found, lambda o: cops.remove(ctx, o, volumes=volumes,
+                                                        timeout=timeout), reverse=True)
 
 
 async def down(ctx: ProjectContext, opts: DownOptions) -> None:
@@ -97,10 +73,8 @@ def _remove_images(ctx: ProjectContext, mode: str) -> None:
     from compose.project.images import image_name
 
     for svc in ctx.project.services.values():
-        if mode == "local" and svc.image and svc.build is None:
-            continue
-        if mode == "local" and svc.image and svc.build is not None:
-            continue  # local: only images without a custom tag
+        if mode == "local" and svc.image:
+            continue  # local: only built images without a custom tag (as compose)
         ref = image_name(ctx, svc)
         if not ctx.images.exists(ref):
             continue

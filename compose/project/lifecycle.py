@@ -30,8 +30,11 @@ def _graph(ctx: ProjectContext, names: list[str], *, reverse: bool):
     return reverse_edges(names, edges) if reverse else edges
 
 
-async def _per_service(ctx: ProjectContext, found: list[Observed], fn, *, reverse: bool
-                       ) -> None:
+async def per_service(ctx: ProjectContext, found: list[Observed], fn, *, reverse: bool
+                      ) -> None:
+    """Run ``fn(container)`` for ``found`` through the scheduler: dependencies first,
+    or dependents first with ``reverse`` (stop/remove); containers of one service
+    concurrently."""
     by_service: dict[str, list[Observed]] = {}
     for o in found:
         by_service.setdefault(o.service, []).append(o)
@@ -46,13 +49,13 @@ async def _per_service(ctx: ProjectContext, found: list[Observed], fn, *, revers
                              limit=ctx.parallel)
     failed = [f"{n}: {o.error}" for n, o in outcomes.items() if isinstance(o, Failed)]
     if failed:
-        raise RuntimeFailure("\n".join(failed))
+        raise RuntimeFailure("could not act on every container:\n" + "\n".join(failed))
 
 
 async def stop(ctx: ProjectContext, services: Sequence[str] = (),
                timeout: float | None = None) -> None:
     found = await anyio.to_thread.run_sync(lambda: selected(ctx, services))
-    await _per_service(ctx, found, lambda o: cops.stop(ctx, o, timeout), reverse=True)
+    await per_service(ctx, found, lambda o: cops.stop(ctx, o, timeout), reverse=True)
 
 
 async def start(ctx: ProjectContext, services: Sequence[str] = ()) -> None:
@@ -62,7 +65,7 @@ async def start(ctx: ProjectContext, services: Sequence[str] = ()) -> None:
         if not o.running:
             cops.start(ctx, o.id, o.name)
 
-    await _per_service(ctx, found, one, reverse=False)
+    await per_service(ctx, found, one, reverse=False)
 
 
 async def restart(ctx: ProjectContext, services: Sequence[str] = (),
@@ -76,7 +79,7 @@ async def restart(ctx: ProjectContext, services: Sequence[str] = (),
         ctx.containers.start(o.id)
         ctx.bus.status(Kind.CONTAINER, o.name, Status.RESTARTED)
 
-    await _per_service(ctx, found, one, reverse=False)
+    await per_service(ctx, found, one, reverse=False)
 
 
 async def kill(ctx: ProjectContext, services: Sequence[str] = (), signal: str = "SIGKILL"
@@ -89,7 +92,7 @@ async def kill(ctx: ProjectContext, services: Sequence[str] = (), signal: str = 
             ctx.containers.kill(o.id, signal)
             ctx.bus.status(Kind.CONTAINER, o.name, Status.KILLED)
 
-    await _per_service(ctx, found, one, reverse=True)
+    await per_service(ctx, found, one, reverse=True)
 
 
 async def remove(ctx: ProjectContext, services: Sequence[str] = (), *, stop_first: bool,
@@ -98,6 +101,6 @@ async def remove(ctx: ProjectContext, services: Sequence[str] = (), *, stop_firs
     running = [o for o in found if o.running]
     if running and not stop_first:
         found = [o for o in found if not o.running]
-    await _per_service(ctx, found, lambda o: cops.remove(ctx, o, volumes=volumes,
+    await per_service(ctx, found, lambda o: cops.remove(ctx, o, volumes=volumes,
                                                          timeout=timeout), reverse=True)
     return [o.name for o in found]
