@@ -83,7 +83,9 @@ def ps(obj, services, all_, quiet, only_services, statuses, filters, fmt, no_tru
             cmd = cmd[:19] + "…"
         rows.append({
             "ID": rec.id, "Name": rec.name, "Image": rec.spec.image,
-            "Command": f'"{cmd}"', "Project": project.name, "Service": o.service,
+            # Quoted like Go's strconv.Quote, as docker shows it:
+            "Command": json.dumps(cmd, ensure_ascii=False),
+            "Project": project.name, "Service": o.service,
             "Created": int(created), "RunningFor": f"{human_duration(now - created)} ago",
             "State": o.status, "Status": status, "Health": health,
             "ExitCode": rec.state.get("exit_code", 0), "Ports": ports,

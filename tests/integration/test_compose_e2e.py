@@ -21,9 +21,16 @@ name: e2e
 services:
   cache:
     image: debian:bookworm-slim
-    command: ["redis-server", "--bind", "0.0.0.0", "--protected-mode", "no",
-              "--dir", "/data", "--appendonly", "yes", "--appendfsync", "always"]
-    user: redis
+    # The volume's root is root-owned (the image has no /data): hand it to redis
+    # first, as the official images' entrypoints do.
+    command:
+      - sh
+      - -c
+      - |
+        chown redis:redis /data
+        exec setpriv --reuid redis --regid redis --init-groups redis-server \
+          --bind 0.0.0.0 --protected-mode no --dir /data --appendonly yes \
+          --appendfsync always
     volumes: ["cachedata:/data"]
     ports: ["127.0.0.1::6379"]
     healthcheck:
