@@ -92,8 +92,11 @@ async def up(ctx: ProjectContext, opts: UpOptions) -> list[str]:
         image = images[name]
         chash = service_hash(svc, image.id)
         desired = opts.scale.get(name, svc.replicas)
-        dep_recreated = opts.always_recreate_deps and any(
-            d in recreated for d in svc.depends_on)
+        # --always-recreate-deps, or `depends_on: {x: {restart: true}}`: a dependent
+        # follows a dependency that was recreated in this run (compose restarts it; we
+        # recreate, which also picks up the dependency's new address).
+        dep_recreated = any(d in recreated and (opts.always_recreate_deps or dep.restart)
+                            for d, dep in svc.depends_on.items())
         mine = cops.replicas(ctx, name, observed)
         steps = plan_service(mine, desired, chash, force_recreate=opts.force_recreate,
                              no_recreate=opts.no_recreate,
