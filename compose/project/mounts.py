@@ -65,7 +65,7 @@ def service_mounts(ctx: ProjectContext, service: Service, image: ImageInfo, *,
                 previous=() if renew_anonymous else previous,
                 labels={"com.docker.compose.project": project.name})
         out.append(vm.volume_mount(vol, target))
-    out.extend(secret_mounts(ctx, service, container_name))
+    out.extend(secret_mounts(ctx, service, container_name, image))
     return out
 
 
@@ -82,13 +82,16 @@ def secrets_dir(ctx: ProjectContext, container_name: str) -> Path:
     return ctx.paths.projects / ctx.project.name / "secrets" / container_name
 
 
-def secret_mounts(ctx: ProjectContext, service: Service, container_name: str
-                  ) -> list[rs.Mount]:
+def secret_mounts(ctx: ProjectContext, service: Service, container_name: str,
+                  image: ImageInfo) -> list[rs.Mount]:
     """Write the service's secrets/configs under the project's state (root-only) and
-    return read-only bind mounts of them."""
+    return read-only bind mounts of them, owned by the container's user by default."""
     if not service.secrets and not service.configs:
         return []
-    from runtime.volumes.secrets import Source, materialize
+    from runtime.volumes.secrets import Source, container_user_ids, materialize
+
+    uid, gid = container_user_ids(image.layers, service.user or image.config.get("User")
+                                  or "")
 
     project = ctx.project
     base = secrets_dir(ctx, container_name)
@@ -102,5 +105,6 @@ def secret_mounts(ctx: ProjectContext, service: Service, container_name: str
                                environment=d.environment, content=d.content,
                                external=d.external) for key, d in decls.items()}
         out.extend(materialize(base, kind, _uses(refs), sources, env=env,
-                               project_dir=Path(project.working_dir)))
+                               project_dir=Path(project.working_dir), default_uid=uid,
+                               default_gid=gid))
     return out
