@@ -26,13 +26,13 @@ Everything is imported up front: after ``setns(mnt)`` the host's files are gone.
 
 from __future__ import annotations
 
+import _signal as signal
+import _socket
+import array
 import errno
 import fcntl
-import json
 import os
 import resource
-import signal
-import socket
 import struct
 import termios
 
@@ -40,7 +40,7 @@ from runtime.errors import KernelError, RuntimeFailure
 from runtime.kernel import consts as C
 from runtime.kernel.paths import open_in_root
 from runtime.shim import init as stage
-from runtime.shim import security
+from runtime.shim import minijson, security
 from runtime.shim.execplan import plan  # noqa: F401  (re-exported for the monitor)
 from runtime.shim.users import resolve_user
 
@@ -55,11 +55,12 @@ def _starttime(pid: int) -> int:
     return int(data[data.rindex(b")") + 2:].split()[19])
 
 
-def _send(sock: socket.socket, msg: dict, fds: list[int] | None = None) -> None:
-    data = json.dumps(msg).encode()[:60000]
+def _send(sock, msg: dict, fds: list[int] | None = None) -> None:
+    data = minijson.dumps(msg).encode()[:60000]
     try:
         if fds:
-            socket.send_fds(sock, [data], fds)
+            sock.sendmsg([data], [(_socket.SOL_SOCKET, _socket.SCM_RIGHTS,
+                                   array.array("i", fds).tobytes())])
         else:
             sock.send(data)
     except OSError:
@@ -96,7 +97,7 @@ def _open_handles(p: dict) -> tuple[list[tuple[int, int]], list[int]]:
     return ns, cg
 
 
-def run_middle(k, p: dict, sock: socket.socket, stdio: tuple[int, int, int]) -> int:
+def run_middle(k, p: dict, sock, stdio: tuple[int, int, int]) -> int:
     """Join the container and run the command; returns its exit code (128+signal)."""
     k.prctl(C.PR_SET_DUMPABLE, 0)
     bpf = p.get("seccomp_bpf")
@@ -158,7 +159,7 @@ def run_middle(k, p: dict, sock: socket.socket, stdio: tuple[int, int, int]) -> 
     return 128 - code if code < 0 else code
 
 
-def _child(k, p: dict, sock: socket.socket, stdio: tuple[int, int, int], cgroupns: int,
+def _child(k, p: dict, sock, stdio: tuple[int, int, int], cgroupns: int,
            cg: list[int]) -> None:
     for fd in cg:
         os.write(fd, b"0")         # "0" = the writer: join while still outside the cgroupns
@@ -235,13 +236,13 @@ def main(argv: list[str]) -> None:
     from runtime.kernel import kernel
 
     plan_fd, sock_fd = int(argv[0]), int(argv[1])
-    sock = socket.socket(fileno=sock_fd)
+    sock = _socket.socket(fileno=sock_fd)
     os.set_inheritable(sock_fd, False)
     chunks = []
     while chunk := os.read(plan_fd, 65536):
         chunks.append(chunk)
     os.close(plan_fd)
-    p = json.loads(b"".join(chunks))
+    p = minijson.loads(b"".join(chunks))
     if p.get("detach"):
         if os.fork():
             os._exit(0)
@@ -249,7 +250,7 @@ def main(argv: list[str]) -> None:
     os._exit(middle_main(kernel(), p, sock, (0, 1, 2)))
 
 
-def middle_main(k, p: dict, sock: socket.socket, stdio: tuple[int, int, int]) -> int:
+def middle_main(k, p: dict, sock, stdio: tuple[int, int, int]) -> int:
     """:func:`run_middle` with every failure reported on ``sock``; the exit code."""
     try:
         return run_middle(k, p, sock, stdio)

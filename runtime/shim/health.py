@@ -184,16 +184,13 @@ class Health:
             try:
                 ours.close()
                 os.close(out_r)
-                import socket
-
                 from runtime.kernel import kernel
                 from runtime.shim import execproc
 
                 plan = execproc.plan(self.b, {"pid": pid, "pid_start": pid_start},
                                      self.args)
                 plan["setsid"] = True
-                sock = socket.socket(fileno=theirs.detach())
-                code = execproc.middle_main(kernel(), plan, sock, (null, out_w, out_w))
+                code = execproc.middle_main(kernel(), plan, theirs, (null, out_w, out_w))
             finally:
                 os._exit(code)
         theirs.close()
