@@ -224,3 +224,13 @@ def test_exec_in_host_network_container(rt, busybox):
     rt.containers.start(cid)
     res = rt.containers.exec(cid, ["readlink", "/proc/self/ns/net"])
     assert res.stdout.decode().strip() == os.readlink("/proc/self/ns/net")
+
+
+def test_exec_gets_the_container_rlimits(rt, busybox):
+    from runtime.spec import Ulimit
+
+    cid = rt.containers.create(spec(busybox, "sleep", "300", security=Security(
+        ulimits=(Ulimit("nofile", 100, 200),))))
+    rt.containers.start(cid)
+    res = rt.containers.exec(cid, ["sh", "-c", "ulimit -n; ulimit -Hn"])
+    assert res.stdout.split() == [b"100", b"200"]
