@@ -8,7 +8,7 @@ services and wait until they are ready.
 
 The copies are double-buffered: right after a snapshot or a restore, a background
 thread copies the snapshot to ``<volume>/_data.staged`` (same filesystem, so the swap is
-a rename) and deletes the replaced data, while the next test runs.  A restore only waits
+a rename) while the next test runs; another thread deletes the replaced data.  A restore only waits
 for that thread when a test was shorter than the copy.  So the reset costs a kill, two
 renames, a process start and its readiness, whatever the size of the data.  Copies use
 ``cp -a --reflink=auto``: copy-on-write clones on btrfs/XFS, a plain copy elsewhere
@@ -53,6 +53,7 @@ class Snapshots:
         self._stager: threading.Thread | None = None
         self._stage_error: BaseException | None = None
         self._trash: list[Path] = []
+        self._sweepers: list[threading.Thread] = []
 
     def volumes_of(self, service: str) -> list[str]:
         project = self.stack.project
@@ -127,14 +128,22 @@ class Snapshots:
                 for src, dst in jobs:
                     if not dst.exists():
                         _copy(src, dst)
-                for t in trash:
-                    shutil.rmtree(t, ignore_errors=True)
             except BaseException as err:
                 self._stage_error = err
+
+        def sweep() -> None:  # deleting is slow on some disks: never waited for by restore
+            for t in trash:
+                shutil.rmtree(t, ignore_errors=True)
 
         self._stager = threading.Thread(target=work, name="pycompose-snapshot-stage",
                                          daemon=True)
         self._stager.start()
+        self._sweepers = [t for t in self._sweepers if t.is_alive()]
+        if trash:
+            sweeper = threading.Thread(target=sweep, name="pycompose-snapshot-sweep",
+                                       daemon=True)
+            sweeper.start()
+            self._sweepers.append(sweeper)
 
     def _join(self) -> None:
         if self._stager is not None:
@@ -178,6 +187,9 @@ class Snapshots:
             self._join()
         except BaseException:
             pass
+        for t in self._sweepers:
+            t.join()
+        self._sweepers.clear()
         for vols in self.taken.values():
             for v in vols:
                 try:
