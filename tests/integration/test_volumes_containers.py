@@ -26,11 +26,15 @@ pytestmark = [pytest.mark.integration, needs_root]
 def vols(state_paths, rt):
     store = VolumeStore(state_paths)
     yield store
-    for rec in rt.containers.store.records():       # containers first, then volumes
-        try:
-            rt.containers.remove(rec.id, force=True)
-        except Exception:
-            pass
+    for _ in range(3):                               # containers first, then volumes
+        records = rt.containers.store.records()
+        if not records:
+            break
+        for rec in records:
+            try:
+                rt.containers.remove(rec.id, force=True)
+            except Exception:
+                time.sleep(0.5)
     for v in store.list():
         store.remove(v.name, force=True)
 
