@@ -14,8 +14,9 @@ Import is all-or-nothing:
 2. it is extracted into a hidden staging dir inside the volume (same filesystem, also
    for tmpfs/bind driver volumes), owners/modes/xattrs/times applied without ever
    following a symlink;
-3. only then are the entries moved into place (and, with ``replace``, the old content
-   removed).  An import into a non-empty volume is refused unless ``replace``.
+3. only then is it committed (:mod:`runtime.volumes.staging`: a SIGKILL at any point
+   leaves the old or the new content).  An import into a non-empty volume is refused
+   unless ``replace``.
 """
 
 from __future__ import annotations
@@ -23,7 +24,6 @@ from __future__ import annotations
 import contextlib
 import os
 import posixpath
-import secrets as _secrets
 import shutil
 import stat
 import tarfile
@@ -33,9 +33,8 @@ from pathlib import Path
 from typing import BinaryIO
 
 from runtime.errors import ConflictError, InvalidInputError
+from runtime.volumes import staging
 
-STAGE_PREFIX = ".pycompose-import-"
-OLD_PREFIX = ".pycompose-old-"
 XATTR_PREFIX = "SCHILY.xattr."
 _ENC = "utf-8"
 _TYPES = {tarfile.REGTYPE, tarfile.AREGTYPE, tarfile.DIRTYPE, tarfile.SYMTYPE, tarfile.LNKTYPE,
@@ -204,10 +203,6 @@ def _extract(tar: tarfile.TarFile, entries: list[tuple[str, tarfile.TarInfo]],
     return root_entry
 
 
-def _is_internal(name: str) -> bool:
-    return name.startswith((STAGE_PREFIX, OLD_PREFIX))
-
-
 @contextlib.contextmanager
 def _seekable(inp: BinaryIO, spool_dir: Path) -> Iterator[BinaryIO]:
     try:
@@ -225,56 +220,50 @@ def _seekable(inp: BinaryIO, spool_dir: Path) -> Iterator[BinaryIO]:
 
 
 def extract_tar(inp: BinaryIO, dest: Path, *, replace: bool = False) -> int:
-    """Import a tar stream into the directory ``dest`` (all or nothing); returns entries."""
+    """Import a tar stream into the directory ``dest`` (all or nothing, crash-safe: see
+    :mod:`runtime.volumes.staging`); returns the number of entries."""
     dest = Path(dest)
-    for name in os.listdir(dest):
-        if _is_internal(name):
-            _remove(dest / name)                       # leftovers of an interrupted import
-    if not replace and os.listdir(dest):
-        raise ConflictError(f"volume directory {dest} is not empty",
-                            hint="import into a new or empty volume, or pass --force to "
-                                 "replace its content")
-    with _seekable(inp, dest) as f:
-        try:
-            tar = tarfile.open(fileobj=f, mode="r:*", encoding=_ENC)  # noqa: SIM115
-        except (tarfile.TarError, EOFError, OSError) as err:
-            detail = str(err).strip().splitlines()[-1:] or [type(err).__name__]
-            raise CorruptArchive(f"cannot read the archive ({detail[0].lstrip('- ')})",
-                                 hint="the input is not a (complete) tar archive; "
-                                      "nothing was changed") from None
-        with tar:
+    with staging.locked(dest):
+        staging.recover(dest)
+        if not replace and os.listdir(dest):
+            raise ConflictError(f"volume directory {dest} is not empty",
+                                hint="import into a new or empty volume, or pass --force to "
+                                     "replace its content")
+        with _seekable(inp, dest) as f:
             try:
-                entries = _validate(tar.getmembers())
+                tar = tarfile.open(fileobj=f, mode="r:*", encoding=_ENC)  # noqa: SIM115
             except (tarfile.TarError, EOFError, OSError) as err:
-                raise CorruptArchive(f"the archive is damaged: {err}",
-                                     hint="the tar file is truncated or corrupt; "
+                detail = str(err).strip().splitlines()[-1:] or [type(err).__name__]
+                raise CorruptArchive(f"cannot read the archive ({detail[0].lstrip('- ')})",
+                                     hint="the input is not a (complete) tar archive; "
                                           "nothing was changed") from None
-            stage = dest / f"{STAGE_PREFIX}{_secrets.token_hex(4)}"
-            os.mkdir(stage, 0o700)
-            try:
-                root_entry = _extract(tar, entries, stage)
-            except (tarfile.TarError, EOFError) as err:
-                _remove(stage)
-                raise CorruptArchive(f"the archive is damaged: {err}",
-                                     hint="the tar file is truncated or corrupt; "
-                                          "nothing was changed") from None
-            except BaseException:
-                _remove(stage)
-                raise
-    old = None
-    if replace:
-        old = dest / f"{OLD_PREFIX}{_secrets.token_hex(4)}"
-        os.mkdir(old, 0o700)
-        for name in os.listdir(dest):
-            if not _is_internal(name):
-                os.rename(dest / name, old / name)
-    for name in os.listdir(stage):
-        os.rename(stage / name, dest / name)
-    os.rmdir(stage)
-    if old is not None:
-        _remove(old)
-    if root_entry is not None:
-        _apply_attrs(dest, root_entry)
+            with tar:
+                try:
+                    entries = _validate(tar.getmembers())
+                except (tarfile.TarError, EOFError, OSError) as err:
+                    raise CorruptArchive(f"the archive is damaged: {err}",
+                                         hint="the tar file is truncated or corrupt; "
+                                              "nothing was changed") from None
+                stage = staging.new_stage(dest)
+                try:
+                    root_entry = _extract(tar, entries, stage)
+                    if root_entry is not None:
+                        _apply_attrs(stage, root_entry)
+                    else:
+                        st = os.lstat(dest)
+                        os.chown(stage, st.st_uid, st.st_gid)
+                        os.chmod(stage, st.st_mode & 0o7777)
+                except (tarfile.TarError, EOFError) as err:
+                    _remove(stage)
+                    raise CorruptArchive(f"the archive is damaged: {err}",
+                                         hint="the tar file is truncated or corrupt; "
+                                              "nothing was changed") from None
+                except BaseException:
+                    _remove(stage)
+                    raise
+        staging.commit(stage, dest, replace=replace)
+        if root_entry is not None:
+            _apply_attrs(dest, root_entry)
     return len(entries)
 
 

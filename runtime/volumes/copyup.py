@@ -22,14 +22,14 @@ volume root takes the owner and mode of the image directory (``copyOwnership``).
 Sockets are skipped.
 
 Nothing is copied unless ``dest`` is empty.  The copy is built in a hidden staging dir
-inside ``dest`` and moved into place at the end, under an flock on ``dest``, so two
-containers starting at once copy once and an interrupted copy-up is redone next time.
+inside ``dest`` and committed (:mod:`runtime.volumes.staging`) under an flock on
+``dest``: two containers starting at once copy once, and a copy-up killed half-way is
+discarded (or finished, once committed) and redone next time.
 """
 
 from __future__ import annotations
 
 import errno
-import fcntl
 import os
 import shutil
 import stat
@@ -37,7 +37,8 @@ from collections import deque
 from collections.abc import Sequence
 from pathlib import Path
 
-STAGE = ".pycompose-copyup"
+from runtime.volumes import staging
+
 MAX_SYMLINKS = 40
 _SKIP_XATTR_PREFIXES = ("trusted.overlay.", "user.overlay.")
 _OPAQUE_XATTRS = ("trusted.overlay.opaque", "user.overlay.opaque")
@@ -244,27 +245,22 @@ def copy_up(source: Path | Sequence[Path], container_path: str, dest: Path) -> b
     """
     tree = make_tree(source)
     dest = Path(dest)
-    fd = os.open(dest, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        stage = dest / STAGE
-        if any(name != STAGE for name in os.listdir(dest)):
+    with staging.locked(dest):
+        staging.recover(dest)
+        if os.listdir(dest):
             return False
-        if os.path.lexists(stage):
-            shutil.rmtree(stage)                    # an earlier copy-up was interrupted
         rel = resolve_in_tree(tree, container_path)
         src = tree.lookup(rel) if rel is not None else None
         if src is None or not stat.S_ISDIR(os.lstat(src).st_mode):
             return False
-        os.mkdir(stage, 0o700)
-        copier = _Copier(tree)
-        copier.copy_children(rel, stage)
-        for name in os.listdir(stage):
-            os.rename(stage / name, dest / name)
-        os.rmdir(stage)
-        st = os.stat(src)
-        os.chown(dest, st.st_uid, st.st_gid)
-        os.chmod(dest, stat.S_IMODE(st.st_mode))
+        stage = staging.new_stage(dest)
+        try:
+            _Copier(tree).copy_children(rel, stage)
+            st = os.stat(src)
+            os.chown(stage, st.st_uid, st.st_gid)
+            os.chmod(stage, stat.S_IMODE(st.st_mode))
+        except BaseException:
+            shutil.rmtree(stage, ignore_errors=True)
+            raise
+        staging.commit(stage, dest, replace=False)
         return True
-    finally:
-        os.close(fd)

@@ -32,7 +32,7 @@ from typing import Any
 from runtime.errors import ConflictError, InvalidInputError, NotFoundError, RuntimeFailure
 from runtime.fsutil import atomic_write_json, read_json
 from runtime.paths import StatePaths
-from runtime.volumes import _sys
+from runtime.volumes import _sys, staging
 from runtime.volumes.driveropts import HostMount, check_device, plan_host_mount
 
 NAME_RE = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]+$")
@@ -215,6 +215,8 @@ class VolumeStore:
             plan = vol.host_mount
             if plan is not None and not _sys.is_mount_point(vol.mountpoint):
                 _mount_host(plan, vol.mountpoint)
+            with staging.locked(vol.mountpoint):
+                staging.recover(vol.mountpoint)     # an import/copy-up killed half-way
             return vol.mountpoint
 
     def release(self, name: str) -> bool:

@@ -177,3 +177,59 @@ def test_copy_up_from_layers_with_owners_whiteouts_and_opaque(tmp_path):
     assert (st.st_uid, st.st_gid, stat.S_IMODE(st.st_mode)) == (1000, 1000, 0o750)
     with pytest.raises(OSError):
         os.getxattr(dest / "old", "trusted.overlay.opaque")     # overlay markers not copied
+
+
+def _snapshot(d: Path) -> dict[str, tuple[int, int, bytes]]:
+    out = {}
+    for dirpath, dirnames, filenames in os.walk(d):
+        for n in dirnames + filenames:
+            p = Path(dirpath) / n
+            st = os.lstat(p)
+            data = p.read_bytes() if stat.S_ISREG(st.st_mode) else b""
+            out[str(p.relative_to(d))] = (st.st_uid, st.st_mode, data)
+    return out
+
+
+def test_sigkill_during_import_leaves_old_or_new_content(store, state_paths, tmp_path):
+    import random
+    import subprocess
+    import sys
+
+    from tests.conftest import cli_env
+
+    tars = []
+    for tag in ("A", "B"):
+        store.create(f"src{tag}")
+        d = store.prepare(f"src{tag}")
+        for i in range(40):
+            sub = d / f"dir{i}"
+            sub.mkdir()
+            for j in range(50):
+                (sub / f"f{j}").write_bytes(f"{tag}{i}-{j}".encode() * 200)
+        os.chown(d / "dir0", 1000 if tag == "A" else 2000, 0)
+        path = tmp_path / f"{tag}.tar"
+        with open(path, "wb") as f:
+            export_volume(store, f"src{tag}", f)
+        tars.append(path)
+    snaps = [_snapshot(store.get("srcA").mountpoint), _snapshot(store.get("srcB").mountpoint)]
+    with open(tars[0], "rb") as f:
+        import_volume(store, "victim", f)
+    env = cli_env({"PYCOMPOSE_ROOT": str(state_paths.root),
+                   "PYCOMPOSE_RUN_DIR": str(state_paths.run_dir)})
+    rng = random.Random(7)
+    current = 0
+    for _ in range(10):
+        other = 1 - current
+        proc = subprocess.Popen([sys.executable, "-m", "compose", "volume", "import", "--force",
+                                 "victim", str(tars[other])], env=env,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            proc.wait(timeout=rng.uniform(0.05, 3.0))  # varies the kill point only
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        got = _snapshot(store.prepare("victim"))       # prepare() runs the recovery
+        assert got in snaps, "volume content is neither the old nor the new archive"
+        current = snaps.index(got)
+    assert not [n for n in os.listdir(store.get("victim").mountpoint)
+                if n.startswith(".pycompose")]
