@@ -115,13 +115,26 @@ def mkdirs_in_root(k, rootfd: int, path: str, mode: int = 0o755) -> int:
         raise
 
 
-def mkfile_in_root(k, rootfd: int, path: str, mode: int = 0o644) -> int:
-    """Make sure a regular file exists at ``path`` (creating parents); O_PATH fd."""
+def mkfile_in_root(k, rootfd: int, path: str, mode: int = 0o644,
+                   replace_symlink: bool = False) -> int:
+    """Make sure a regular file exists at ``path`` (creating parents); O_PATH fd.
+
+    ``replace_symlink``: a symlink in the last component (an image shipping
+    ``/etc/hosts -> ../../etc/shadow``) is replaced by a plain file in the container's
+    own writable layer instead of being followed.
+    """
     parts = _components(path)
     if not parts:
         raise KernelError("open", errno.EISDIR, path)
     parent = mkdirs_in_root(k, rootfd, "/".join(parts[:-1]))
     try:
+        if replace_symlink:
+            try:
+                if stat.S_ISLNK(os.stat(parts[-1], dir_fd=parent,
+                                        follow_symlinks=False).st_mode):
+                    os.unlink(parts[-1], dir_fd=parent)
+            except FileNotFoundError:
+                pass
         try:
             return open_in_root(k, rootfd, path, C.O_PATH)
         except KernelError as e:

@@ -75,7 +75,7 @@ def _step(e: BaseException) -> str:
     tb, name = e.__traceback__, "container init"
     while tb is not None:
         if tb.tb_frame.f_code.co_filename == __file__:
-            name = tb.tb_frame.f_code.co_name.strip("_").replace("_", " ") + str(tb.tb_lineno)
+            name = tb.tb_frame.f_code.co_name.strip("_").replace("_", " ")
         tb = tb.tb_next
     return name
 
@@ -222,7 +222,7 @@ def _open_target(k, rootfd: int, path: str, create: str | None) -> int:
     if create == "dir":
         return mkdirs_in_root(k, rootfd, path)
     if create == "file":
-        return mkfile_in_root(k, rootfd, path)
+        return mkfile_in_root(k, rootfd, path, replace_symlink=True)
     return open_in_root(k, rootfd, path, C.O_PATH)
 
 

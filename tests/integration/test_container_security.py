@@ -127,3 +127,28 @@ def test_pids_limit_stops_a_fork_bomb(rt, busybox):
                       resources=Resources(pids_limit=20))
     started = int(out.split()[-1]) if out.strip() else 0
     assert started < 20
+
+
+def test_hostile_symlinks_in_the_image_stay_inside(rt, busybox, tmp_path):
+    """/etc/hosts and the workdir as symlinks pointing out of the root: resolved inside."""
+    import shutil
+
+    from runtime.spec import ContainerSpec, Process, RootFS
+
+    img = tmp_path / "img"
+    shutil.copytree(busybox, img, symlinks=True)
+    (img / "etc" / "hosts").symlink_to("../../../../../../../../etc/shadow")
+    (img / "etc" / "resolv.conf").symlink_to("/proc/self/root/etc/passwd")
+    (img / "work").symlink_to("/../../../../../root")
+    before = open("/etc/shadow", "rb").read()
+    s = ContainerSpec(image=str(img), image_id="", rootfs=RootFS((img,)),
+                      process=Process(args=("sh", "-c", "cat /etc/hosts | head -1; pwd; ls"),
+                                      cwd="/work"), extra_hosts=(("x", "1.2.3.4"),))
+    cid = rt.containers.create(s)
+    rt.containers.start(cid)
+    assert rt.containers.wait(cid, timeout=30) == 0
+    out = "".join(e.data.decode() for e in rt.containers.logs(cid))
+    assert out.startswith("127.0.0.1\tlocalhost")
+    assert out.splitlines()[1] == "/root"       # the workdir symlink resolved in the root
+    assert open("/etc/shadow", "rb").read() == before
+    assert not (img / "etc" / "shadow").exists() or (img / "etc" / "shadow").stat().st_size

@@ -90,3 +90,14 @@ def test_recording_kernel_records_and_fails_on_demand():
     k.mount("proc", "/proc", "proc", 0, None)
     k.sethostname("x")
     assert k.names() == ["mount", "mount", "sethostname"]
+
+
+def test_mkfile_can_replace_a_symlink_instead_of_following_it(k, root):
+    (root / "etc" / "hosts").symlink_to("../../../../outside")
+    rootfd = os.open(root, os.O_PATH | os.O_DIRECTORY)
+    try:
+        os.close(mkfile_in_root(k, rootfd, "/etc/hosts", replace_symlink=True))
+    finally:
+        os.close(rootfd)
+    assert (root / "etc" / "hosts").is_file() and not (root / "etc" / "hosts").is_symlink()
+    assert not (root.parent / "outside").exists()
