@@ -140,7 +140,9 @@ def test_hostile_symlinks_in_the_image_stay_inside(rt, busybox, tmp_path):
     (img / "etc" / "hosts").symlink_to("../../../../../../../../etc/shadow")
     (img / "etc" / "resolv.conf").symlink_to("/proc/self/root/etc/passwd")
     (img / "work").symlink_to("/../../../../../root")
-    before = open("/etc/shadow", "rb").read()
+    from pathlib import Path
+
+    before = Path("/etc/shadow").read_bytes()
     s = ContainerSpec(image=str(img), image_id="", rootfs=RootFS((img,)),
                       process=Process(args=("sh", "-c", "cat /etc/hosts | head -1; pwd; ls"),
                                       cwd="/work"), extra_hosts=(("x", "1.2.3.4"),))
@@ -150,5 +152,5 @@ def test_hostile_symlinks_in_the_image_stay_inside(rt, busybox, tmp_path):
     out = "".join(e.data.decode() for e in rt.containers.logs(cid))
     assert out.startswith("127.0.0.1\tlocalhost")
     assert out.splitlines()[1] == "/root"       # the workdir symlink resolved in the root
-    assert open("/etc/shadow", "rb").read() == before
+    assert Path("/etc/shadow").read_bytes() == before
     assert not (img / "etc" / "shadow").exists() or (img / "etc" / "shadow").stat().st_size
