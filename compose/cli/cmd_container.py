@@ -189,7 +189,21 @@ def run(ctx: click.Context, detach: bool, **kwargs) -> None:
         return
     code = _attached_start(rt, cid, spec.process.stdin_open, spec.process.tty,
                            wait_eof=spec.auto_remove, ours=ours, prespawned=pre)
+    if spec.auto_remove and any(m.type == "volume" for m in spec.mounts):
+        _remove_anonymous_after_rm(rt, cid, spec)
     raise click.exceptions.Exit(code)
+
+
+def _remove_anonymous_after_rm(rt, cid: str, spec) -> None:
+    """``run --rm`` removes the container's anonymous volumes too (as Docker)."""
+    import time
+
+    from runtime.volumes.hooks import remove_anonymous_volumes
+
+    deadline = time.monotonic() + 10
+    while rt.containers.store.dir(cid).exists() and time.monotonic() < deadline:
+        time.sleep(0.05)                      # the shim removes the container
+    remove_anonymous_volumes(rt.paths, spec)
 
 
 def _attached_start(rt, cid: str, stdin: bool, tty: bool, wait_eof: bool, ours=None,

@@ -239,3 +239,11 @@ def test_container_cli_named_and_anonymous_volumes(run_cli, busybox, state_paths
                 "-c", "cat /data/f; touch /data/x || echo ro")
     assert r.stdout == "hi\nro\n", r
     assert run_cli("volume", "rm", "clidata").returncode == 0
+
+
+def test_run_rm_removes_anonymous_volumes_only(run_cli, busybox):
+    r = run_cli("container", "run", "--rm", "-v", "keepme:/k", "-v", "/anon", str(busybox),
+                "sh", "-c", "echo x > /anon/f; echo y > /k/f")
+    assert r.returncode == 0, r
+    assert run_cli("volume", "ls", "-q").stdout.split() == ["keepme"]
+    assert run_cli("volume", "rm", "keepme").returncode == 0
