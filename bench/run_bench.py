@@ -81,9 +81,48 @@ def _move_v2_controllers_to_v1() -> list[Path]:
     return mounted
 
 
+def _prune(root: Path) -> None:
+    """rmdir every child cgroup (podman leaves libpod_parent/conmon behind)."""
+    for d in sorted((p for p in root.rglob("*") if p.is_dir()), key=lambda p: -len(p.parts)):
+        try:
+            d.rmdir()
+        except OSError:
+            pass
+
+
+def _count(controller: str) -> int:
+    for line in Path("/proc/cgroups").read_text().splitlines():
+        f = line.split()
+        if f and f[0] == controller:
+            return int(f[2])
+    return 0
+
+
 def _restore(mounted: list[Path]) -> None:
+    """Give the controllers back to cgroup2.  The kernel frees an unmounted v1
+    hierarchy only if no child cgroup (dying ones included) is left at umount time."""
     for target in mounted:
-        subprocess.run(["umount", str(target)])
+        c = target.name
+        for _attempt in range(5):
+            if not os.path.ismount(target):
+                target.mkdir(exist_ok=True)
+                subprocess.run(["mount", "-t", "cgroup", "-o", c, "cgroup", str(target)],
+                               check=False)
+            _prune(target)
+            for _ in range(100):
+                if _count(c) <= 1:
+                    break
+                time.sleep(0.1)
+            subprocess.run(["umount", str(target)], check=False)
+            for _ in range(25):
+                if c in (CG / "unified" / "cgroup.controllers").read_text().split():
+                    break
+                time.sleep(0.2)
+            else:
+                continue
+            break
+        else:
+            print(f"# WARNING: controller {c} did not return to cgroup2")
         try:
             target.rmdir()
         except OSError:

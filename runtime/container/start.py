@@ -116,7 +116,36 @@ def create_cgroup(rec) -> dict:
         for name in ("memory.oom_control", "memory.events"):
             if os.path.exists(os.path.join(p, name)):
                 oom_file = os.path.join(p, name)
-    return {"paths": paths, "oom_file": oom_file, "version": drv.version}
+    return {"paths": paths, "oom_file": oom_file, "version": drv.version,
+            "mounts": cgroup_mounts(paths)}
+
+
+_CGROUP_OPTS = {"rw", "ro", "relatime", "noatime", "nosuid", "nodev", "noexec",
+                "nsdelegate", "memory_recursiveprot", "favordynmods", "clone_children"}
+
+
+def cgroup_mounts(paths: list[str]) -> list[list[str]]:
+    """``[[fstype, data, dir name under /sys/fs/cgroup]]`` for the container's own view
+    of its cgroups (mounted read-only inside its cgroup namespace, as Docker does)."""
+    out = []
+    try:
+        with open("/proc/self/mounts") as f:
+            mounts = [line.split() for line in f]
+    except OSError:
+        return out
+    for fields in mounts:
+        if len(fields) < 4 or fields[2] not in ("cgroup", "cgroup2"):
+            continue
+        if not any(p.startswith(fields[1].rstrip("/") + "/") for p in paths):
+            continue
+        rel = os.path.relpath(fields[1], "/sys/fs/cgroup")
+        if rel.startswith(".."):
+            continue
+        data = ",".join(o for o in fields[3].split(",") if o not in _CGROUP_OPTS)
+        if fields[2] == "cgroup" and data.startswith("name="):
+            data = "none," + data
+        out.append([fields[2], data, "" if rel == "." else rel])
+    return out
 
 
 _SPAWN_LOCK = threading.Lock()

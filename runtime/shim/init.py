@@ -216,6 +216,28 @@ def _mount_defaults(k, b: dict, rootfd: int) -> None:
               extra_flags=NOSUID_NOEXEC_NODEV)
     else:
         _mount_at(k, rootfd, "/sys", "sysfs", NOSUID_NOEXEC_NODEV | C.MS_RDONLY, None)
+    _mount_cgroups(k, b, rootfd)
+
+
+def _mount_cgroups(k, b: dict, rootfd: int) -> None:
+    """/sys/fs/cgroup as the container sees it: its own cgroups (we are in a fresh
+    cgroup namespace, so each hierarchy's root is the container's cgroup), read-only."""
+    mounts = (b.get("cgroup") or {}).get("mounts") or []
+    if not mounts:
+        return
+    ro = NOSUID_NOEXEC_NODEV | C.MS_RDONLY
+    if mounts[0][2] == "":            # pure cgroup v2: one mount at /sys/fs/cgroup
+        _mount_at(k, rootfd, "/sys/fs/cgroup", "cgroup2", ro, None)
+        return
+    _mount_at(k, rootfd, "/sys/fs/cgroup", "tmpfs", NOSUID_NOEXEC_NODEV, "mode=755")
+    for fstype, data, rel in mounts:
+        _mount_at(k, rootfd, f"/sys/fs/cgroup/{rel}", fstype, ro, data or None)
+    t = open_in_root(k, rootfd, "/sys/fs/cgroup", C.O_PATH)
+    try:   # now that the sub-mounts exist, the tmpfs itself goes read-only too
+        k.mount(None, fd_path(t), None, C.MS_REMOUNT | C.MS_RDONLY | NOSUID_NOEXEC_NODEV,
+                "mode=755")
+    finally:
+        os.close(t)
 
 
 def _open_target(k, rootfd: int, path: str, create: str | None) -> int:

@@ -154,3 +154,17 @@ def test_hostile_symlinks_in_the_image_stay_inside(rt, busybox, tmp_path):
     assert out.splitlines()[1] == "/root"       # the workdir symlink resolved in the root
     assert Path("/etc/shadow").read_bytes() == before
     assert not (img / "etc" / "shadow").exists() or (img / "etc" / "shadow").stat().st_size
+
+
+def test_own_cgroup_visible_read_only(rt, busybox):
+    from runtime.spec import Resources
+
+    code, out, _ = run(rt, busybox, "sh", "-c",
+                       "cat /sys/fs/cgroup/memory/memory.limit_in_bytes 2>/dev/null || "
+                       "cat /sys/fs/cgroup/memory.max; mkdir /sys/fs/cgroup/x 2>/dev/null; "
+                       "echo mk=$?; grep -c ':/$' /proc/self/cgroup",
+                       resources=Resources(memory=64 << 20))
+    lines = out.split()
+    assert code == 0 and lines[0] == str(64 << 20)   # its own limit, not the host's
+    assert lines[1] == "mk=1"                        # read-only
+    assert int(lines[2]) >= 1                        # cgroup namespace: it is at the root
