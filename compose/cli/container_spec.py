@@ -251,6 +251,9 @@ def build_spec(o: RunOptions, image_ref: str, image_id: str, layers: tuple[Path,
     if not args:
         raise UsageError("no command specified",
                          hint="give a command after the image (the image has no default)")
+    if o.rm and o.restart not in ("no", ""):
+        raise UsageError("conflicting options: --restart and --rm",
+                         hint="a container removed when it exits cannot be restarted")
     nnp, seccomp = _security(o)
     cpu_quota = cpu_period = None
     if o.cpus:

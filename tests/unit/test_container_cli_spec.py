@@ -70,3 +70,9 @@ def test_build_spec_merges_image_config_and_flags(tmp_path):
 def test_command_required():
     with pytest.raises(UsageError, match="no command"):
         build_spec(RunOptions(image="x"), "x", "", (Path("/"),), {})
+
+
+def test_rm_and_restart_conflict():
+    with pytest.raises(UsageError, match="--restart and --rm"):
+        build_spec(RunOptions(image="x", command=("true",), rm=True, restart="always"),
+                   "x", "", (Path("/"),), {})
