@@ -270,12 +270,28 @@ def main() -> None:
             rt.containers.wait(cid)
             rt.containers.remove(cid)
 
+        rt_fs = Runtime(paths, fork_server=True)
+        fs_state: dict = {}
+
+        def fs_prep() -> None:
+            fs_state["cid"] = rt_fs.containers.create(spec)
+
+        def fs_start() -> None:
+            rt_fs.containers.start(fs_state["cid"])
+
+        def fs_finish() -> None:
+            rt_fs.containers.wait(fs_state["cid"])
+            rt_fs.containers.remove(fs_state["cid"])
+
         inproc = [Candidate("Runtime.start(): spawn shim .. exec observed", start_only,
                             setup=prep, teardown=finish),
+                  Candidate("Runtime(fork_server=True).start()", fs_start, setup=fs_prep,
+                            teardown=fs_finish),
                   Candidate("Runtime create+start+wait+remove", full)]
         if crun_ok:
             inproc.append(Candidate("crun run (OCI bundle, same rootfs)", crun_run))
         measure(inproc, rounds=a.rounds, warmup=a.warmup)
+        rt_fs.close()
         results["in_process"] = report("in one process (API)", inproc,
                                        baseline="crun run (OCI bundle, same rootfs)"
                                        if crun_ok else None)
