@@ -29,7 +29,7 @@ class ContainerStartError(RuntimeFailure):
 
     def __init__(self, message: str, code: int = 125, hint: str | None = None) -> None:
         super().__init__(message, hint=hint)
-        self.exit_code = ExitCode(code) if code in (125, 126, 127) else ExitCode.FAILURE
+        self.exit_code = code if code in (125, 126, 127) else ExitCode.FAILURE
 
 
 def netns_for(store: ContainerStore, rec) -> str:
