@@ -13,7 +13,7 @@ from compose.events import Kind, Status
 from compose.project import containers as cops
 from compose.project.context import ProjectContext
 from compose.project.lifecycle import per_service
-from compose.project.observe import Observed, project_containers
+from compose.project.observe import Observed, project_containers, warn_orphans
 from compose.project.resources import remove_network, remove_volume
 
 
@@ -38,12 +38,8 @@ async def down(ctx: ProjectContext, opts: DownOptions) -> None:
         lambda: project_containers(ctx.containers, project.name, oneoff=None))
     known = [o for o in found if o.service in project.services or o.oneoff]
     orphans = [o for o in found if o.service not in project.services and not o.oneoff]
-    if orphans and not opts.remove_orphans:
-        ctx.bus.status(Kind.PROJECT, "", Status.WARNING,
-                       f"Found orphan containers ({', '.join(o.name for o in orphans)}) for "
-                       "this project. If you removed or renamed this service in your compose "
-                       "file, you can run this command with the --remove-orphans flag to "
-                       "clean it up.")
+    if not opts.remove_orphans:
+        warn_orphans(ctx.bus, orphans)
     targets = known + (orphans if opts.remove_orphans else [])
     await remove_containers(ctx, targets, volumes=opts.volumes, timeout=opts.timeout)
 

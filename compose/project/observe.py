@@ -59,3 +59,15 @@ def all_projects(containers: Any) -> dict[str, list[Observed]]:
             lab.get(labels.ONE_OFF) == "True", lab.get(labels.CONFIG_HASH, ""),
             rec.status.value, rec))
     return found
+
+
+def warn_orphans(bus: Any, orphans: list[Observed]) -> None:
+    """Compose's warning for containers of services no longer in the file."""
+    from compose.events import Kind, Status
+
+    if orphans:
+        bus.status(Kind.PROJECT, "", Status.WARNING,
+                   f"Found orphan containers ({', '.join(o.name for o in orphans)}) for "
+                   "this project. If you removed or renamed this service in your compose "
+                   "file, you can run this command with the --remove-orphans flag to "
+                   "clean it up.")

@@ -15,7 +15,7 @@ from compose.project import containers as cops
 from compose.project.confighash import service_hash
 from compose.project.context import ProjectContext
 from compose.project.images import ensure_images
-from compose.project.observe import project_containers
+from compose.project.observe import project_containers, warn_orphans
 from compose.project.plan import Action, plan_service
 from compose.project.resources import (
     ensure_network,
@@ -80,10 +80,12 @@ async def up(ctx: ProjectContext, opts: UpOptions) -> list[str]:
     images = await ensure_images(ctx, services, pull=opts.pull, build=opts.build,
                                  quiet_pull=opts.quiet_pull)
     observed = await anyio.to_thread.run_sync(project_containers, ctx.containers, project.name)
+    orphans = [o for o in observed if o.service not in project.services]
     if opts.remove_orphans:
-        orphans = [o for o in observed if o.service not in project.services]
         for o in orphans:
             await anyio.to_thread.run_sync(cops.remove, ctx, o)
+    else:
+        warn_orphans(ctx.bus, orphans)
     recreated: set[str] = set()
     started_ids: dict[str, list[str]] = {}
 
