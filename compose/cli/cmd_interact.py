@@ -12,6 +12,7 @@ import sys
 import click
 
 from compose.cli.cmd_container import _need_root, _runtime
+from compose.cli.tables import render_table
 
 
 @click.command("exec", context_settings={"allow_interspersed_args": False})
@@ -127,15 +128,6 @@ def top(ctx: click.Context, container_ref: str, ps_options: tuple[str, ...]) -> 
         click.echo(line)
 
 
-def render_table(titles: list[str], rows: list[list[str]]) -> list[str]:
-    """Columns padded like Docker's tabwriter (3 spaces between columns)."""
-    table = [titles, *rows]
-    n = len(titles)
-    widths = [max(len(r[i]) if i < len(r) else 0 for r in table) for i in range(n)]
-    return ["   ".join(c.ljust(w) for c, w in zip(r, widths, strict=False)).rstrip()
-            for r in table]
-
-
 @click.command("pause")
 @click.argument("containers", nargs=-1, required=True)
 @click.pass_context
@@ -213,18 +205,26 @@ _STATS_COLS = (("CONTAINER ID", "ID"), ("NAME", "Name"), ("CPU %", "CPUPerc"),
 def stats(ctx: click.Context, all_: bool, no_stream: bool, no_trunc: bool, fmt: str | None,
           containers: tuple[str, ...]) -> None:
     """Display a live stream of container(s) resource usage statistics."""
+    rt = _runtime(ctx)
+    refs = list(containers) or [r.record.id for r in rt.containers.list(all=all_)]
+    stream_stats(rt, refs, no_stream=no_stream, fmt=fmt, no_trunc=no_trunc,
+                 named=bool(containers))
+
+
+def stream_stats(rt, refs: list[str], *, no_stream: bool, fmt: str | None,
+                 no_trunc: bool = False, named: bool = False) -> None:
+    """Print stats rows for ``refs`` once (``no_stream``) or every second until
+    interrupted; ``named``: show each container as the user referred to it."""
     import json
     import time
 
-    rt = _runtime(ctx)
-    refs = list(containers) or [r.record.id for r in rt.containers.list(all=all_)]
     previous = None
     while True:
         if refs:
             rows, previous = rt.containers.stats(refs, interval=1.0, previous=previous)
         else:
             rows = []
-        items = [stats_row(s, ref if containers else None)
+        items = [stats_row(s, ref if named else None)
                  for s, ref in zip(rows, refs, strict=True)]
         if no_trunc:
             for it, s in zip(items, rows, strict=True):

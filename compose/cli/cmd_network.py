@@ -59,12 +59,6 @@ def _matches(net: dict, filters: dict[str, list[str]]) -> bool:
     return True
 
 
-def _table(rows: list[list[str]], header: list[str]) -> None:
-    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
-    for r in [header, *rows]:
-        click.echo("   ".join(str(c).ljust(w) for c, w in zip(r, widths, strict=True)).rstrip())
-
-
 @click.group("network", cls=LazyGroup)
 def network() -> None:
     """Manage networks."""
@@ -134,9 +128,11 @@ def ls(ctx: click.Context, quiet: bool, filters: tuple[str, ...], fmt: str,
                                    "Subnets": [c["Subnet"] for c in n["IPAM"]["Config"]],
                                    "Containers": len(n["Containers"])}))
     else:
-        _table([[n["Id"] if no_trunc else n["Id"][:12], n["Name"], n["Driver"], n["Scope"],
-                 ",".join(c["Subnet"] for c in n["IPAM"]["Config"])] for n in nets],
-               ["NETWORK ID", "NAME", "DRIVER", "SCOPE", "SUBNET"])
+        from compose.cli.tables import echo_table
+
+        echo_table(["NETWORK ID", "NAME", "DRIVER", "SCOPE", "SUBNET"],
+                   [[n["Id"] if no_trunc else n["Id"][:12], n["Name"], n["Driver"], n["Scope"],
+                     ",".join(c["Subnet"] for c in n["IPAM"]["Config"])] for n in nets])
 
 
 @network.command("inspect")

@@ -144,26 +144,10 @@ def cp(obj, archive, follow_link, index, src, dst):
 @click.pass_obj
 def stats(obj, services, all_, no_stream, fmt):
     """Display a live stream of the services' resource usage."""
-    import json
-    import time
-
-    from compose.cli.cmd_interact import _STATS_COLS, render_table, stats_row
+    from compose.cli.cmd_interact import stream_stats
     from compose.project.lifecycle import selected
 
     project = load(obj)
     ctx = make_context(obj, project)
     refs = [o.id for o in selected(ctx, services) if all_ or o.running]
-    previous = None
-    while True:
-        rows, previous = ctx.runtime.containers.stats(refs, interval=1.0,
-                                                      previous=previous) if refs else ([], None)
-        items = [stats_row(s) for s in rows]
-        lines = [json.dumps(it) for it in items] if fmt == "json" else render_table(
-            [h for h, _ in _STATS_COLS], [[it[k] for _, k in _STATS_COLS] for it in items])
-        if not no_stream:
-            click.echo("\033[2J\033[H", nl=False)
-        for line in lines:
-            click.echo(line)
-        if no_stream:
-            return
-        time.sleep(1.0)
+    stream_stats(ctx.runtime, refs, no_stream=no_stream, fmt=fmt)
