@@ -46,6 +46,7 @@ def run(b: dict, child_stdio: tuple[int, int, int], tty: bool, cg, report_w: int
     msg = b""
     ok = False
     try:
+        mark("setup.forked")
         if cg is not None:
             cg.join(pid)
         mark("setup.go")
