@@ -230,6 +230,8 @@ def _network(value: str, o: RunOptions | None = None) -> NetworkMode:
 
 def _ports(o: RunOptions, cfg: dict[str, Any]) -> dict[str, Any]:
     """``-p``/``-P``/``--expose`` -> ContainerSpec fields (exposed = image + --expose)."""
+    if not (o.publish or o.publish_all or o.expose or cfg.get("ExposedPorts")):
+        return {"ports": (), "expose": (), "publish_all": False}  # no ipaddress import
     from runtime.network.ports import parse, parse_expose
 
     if (o.publish or o.publish_all) and not _network(o.network, o).attachments:
