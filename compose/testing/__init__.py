@@ -4,7 +4,7 @@
   (waiting until every service is ready), ``host_port``/``url``, ``exec``, ``logs``,
   ``snapshot``/``restore`` of named volumes, ``down``.  See ``compose.testing.stack``.
 * ``compose.testing.plugin`` — the pytest plugin (entry point ``pytest11``), see
-  docs/testing.md.
+  README.md ("Service fixtures") and docs/architecture.md.
 * ``compose.testing.sessions`` — records of live test stacks; ``reap_stale`` brings down
   what a killed test session left.
 """
