@@ -138,3 +138,27 @@ def test_plugin_is_registered_as_a_pytest11_entry_point():
     assert data["project"]["entry-points"]["pytest11"] == {
         "pycompose": "compose.testing.plugin"}
     assert Path(REPO / "compose" / "testing" / "plugin.py").is_file()
+
+
+def test_plugin_fails_cleanly_when_the_host_cannot_run_containers(tmp_path):
+    """The session fixture errors with what `system check` found, not a traceback."""
+    import os
+
+    (tmp_path / "compose.yaml").write_text("services:\n  db:\n    image: postgres:15\n")
+    (tmp_path / "pytest.ini").write_text("[pytest]\npycompose_files = compose.yaml\n")
+    (tmp_path / "conftest.py").write_text(
+        "from runtime import features\n"
+        "features.check = lambda *a: [features.Feature('overlayfs', False, "
+        "'not supported by this kernel', 'container root filesystems', required=True)]\n")
+    (tmp_path / "test_x.py").write_text("def test_x(pycompose):\n    pass\n")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "PYCOMPOSE_"))}
+    env.update(PYTHONPATH=str(REPO), PYTEST_DISABLE_PLUGIN_AUTOLOAD="1")
+    res = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "compose.testing.plugin",
+                          "-p", "no:cacheprovider", f"--pycompose-root={tmp_path / 'root'}"],
+                         cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+    assert res.returncode == 1, res.stdout + res.stderr
+    assert "1 error" in res.stdout
+    assert "pycompose cannot run containers on this host" in res.stdout
+    assert "overlayfs: not supported by this kernel" in res.stdout
+    assert "pycompose system check" in res.stdout
+    assert "Traceback" not in res.stdout
