@@ -123,7 +123,9 @@ class LayerStream:
         self._first = head
         self._q: queue.Queue | None = None
         self._thread = None
-        if threaded:
+        # a plain tar only needs hashing: handing 1 MiB chunks between threads costs
+        # more than it saves (measured); decompression is worth a second core
+        if threaded and self.compression != "none":
             self._q = queue.Queue(maxsize=16)
             self._thread = threading.Thread(target=self._produce, name="layer-decompress",
                                             daemon=True)
