@@ -215,9 +215,11 @@ class VolumeStore:
             plan = vol.host_mount
             if plan is not None and not _sys.is_mount_point(vol.mountpoint):
                 _mount_host(plan, vol.mountpoint)
-            with staging.locked(vol.mountpoint):
-                staging.recover(vol.mountpoint)     # an import/copy-up killed half-way
-            return vol.mountpoint
+        # Outside the store lock: a long copy-up holding this dir's lock must not stall
+        # every other volume operation.
+        with staging.locked(vol.mountpoint):
+            staging.recover(vol.mountpoint)         # an import/copy-up killed half-way
+        return vol.mountpoint
 
     def release(self, name: str) -> bool:
         """Unmount a driver_opts volume no container uses any more; True if unmounted."""
