@@ -90,6 +90,13 @@ class LayerTree:
 
     def __init__(self, layers: Sequence[Path]) -> None:
         self.layers = [Path(p) for p in layers]
+        self._opaque: dict[Path, bool] = {}
+
+    def _is_opaque(self, d: Path) -> bool:
+        hit = self._opaque.get(d)
+        if hit is None:
+            hit = self._opaque[d] = _is_opaque(d)
+        return hit
 
     def lookup(self, rel: Rel) -> Path | None:
         if not rel:
@@ -112,7 +119,7 @@ class LayerTree:
                 if not stat.S_ISDIR(st.st_mode):
                     return None                        # a file here hides lower dirs
                 found_prefix = i + 1
-                if _is_opaque(p):
+                if self._is_opaque(p):
                     opaque_here = True
                 cur = p
             if opaque_here and found_prefix > 0:
@@ -129,7 +136,7 @@ class LayerTree:
             if not stat.S_ISDIR(st.st_mode):
                 break
             candidates.update(n for n in os.listdir(d) if not n.startswith(".wh."))
-            if _is_opaque(d):
+            if self._is_opaque(d):
                 break
         return sorted(n for n in candidates if self.lookup((*rel, n)) is not None)
 
