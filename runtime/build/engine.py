@@ -130,6 +130,8 @@ class Builder:
         self.layers_created = 0
         self._declared_args: set[str] = set()
         self._downloads: dict[str, tuple[bytes, str | None]] = {}
+        self._first_error: PycomposeError | None = None
+        self._running: set[str] = set()   # RUN containers in flight (ids)
 
     # -- entry points -----------------------------------------------------------------
     def build(self, req: BuildRequest) -> BuildResult:
@@ -161,7 +163,7 @@ class Builder:
                     for idx in sorted(runs):
                         tg.start_soon(self._run_stage, df, runs, idx, context, meta, req)
             except BaseExceptionGroup as group:
-                raise _root_cause(group) from None
+                raise (self._first_error or _root_cause(group)) from None
             final_state, _ = runs[target.index].result  # type: ignore[misc]
             config = dict(final_state.config)
             if req.labels:
@@ -263,9 +265,24 @@ class Builder:
             await self._stage_body(df, runs, run, context, meta, req)
         except BaseException as e:
             run.error = e
+            if self._first_error is None and isinstance(e, Exception) and \
+                    not isinstance(e, _DependencyFailed):
+                if isinstance(e, PycomposeError):
+                    self._first_error = e
+                self._abort_running()  # other stages' RUNs cannot be cancelled: stop them
             raise
         finally:
             run.done.set()
+
+    def _abort_running(self) -> None:
+        """Kill the RUN containers of the other stages once one stage failed (their
+        worker threads then see the exit and the build ends promptly)."""
+        from runtime.api import Runtime
+
+        rt = Runtime(self.paths)
+        for cid in list(self._running):
+            with contextlib.suppress(PycomposeError, OSError):
+                rt.containers.kill(cid, "SIGKILL")
 
     def _title(self, run: _StageRun, pos: int, text: str) -> str:
         name = run.stage.name or f"stage-{run.stage.index}"
@@ -449,6 +466,12 @@ class Builder:
                     step, mount_sources)
             else:
                 new_state = self._meta_step(run.state, expanded, shell, run.cmd_set)
+        except OSError as e:  # unexpected: still name the step, no traceback
+            err = BuildError(f"{e.strerror or e}" + (f": {e.filename}" if e.filename else ""))
+            if fs_step:
+                self.emit(BuildEvent("error", step, title, text=err.message,
+                                     elapsed=time.monotonic() - t0))
+            raise _step_error(df, inst, err) from None
         except PycomposeError as e:
             if fs_step:
                 self.emit(BuildEvent("error", step, title, text=e.message,
@@ -646,7 +669,7 @@ class Builder:
                     self.paths, layers=layers, plan=plan, env=env, cwd=workdir,
                     user=cfg.get("User", ""), network=network, extra_hosts=req.extra_hosts,
                     shm_size=req.shm_size, collect=collect, on_output=output,
-                    mounts=tuple(mounts))
+                    mounts=tuple(mounts), running=self._running)
             except RunStepFailed as e:
                 raise BuildError(e.message + ("\n" + e.output.rstrip() if e.output else ""),
                                  hint=e.hint) from None
@@ -666,10 +689,13 @@ class Builder:
                 out.append(Mount(type="tmpfs", target=m.target, tmpfs_size=m.size))
             elif m.type == "cache":
                 d = self.paths.builds / "cache-mounts" / cache_dir_name(m)
-                if not d.is_dir():
-                    d.mkdir(parents=True, mode=0o755)
+                d.parent.mkdir(parents=True, exist_ok=True)
+                try:
+                    d.mkdir(mode=0o755)
                     os.chown(d, m.uid, m.gid)
                     os.chmod(d, m.mode if m.mode is not None else 0o755)
+                except FileExistsError:
+                    pass  # made by an earlier build or a concurrent stage
                 out.append(Mount(type="bind", target=m.target, source=str(d)))
             elif m.type == "secret":
                 src = req.secrets.get(m.id)

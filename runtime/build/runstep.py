@@ -93,7 +93,8 @@ def run_in_container(paths: StatePaths, *, layers: list[Path], plan: RunPlan,
                      shm_size: int | None = None,
                      collect: Callable[[Path], object],
                      on_output: Callable[[str], None] | None = None,
-                     mounts: tuple = ()) -> tuple[object, str]:
+                     mounts: tuple = (),
+                     running: set[str] | None = None) -> tuple[object, str]:
     """Run ``plan`` over ``layers``; on success call ``collect(upper_dir)`` before the
     container is removed and return (its result, output).  Raises RunStepFailed."""
     from runtime.api import Runtime
@@ -119,6 +120,8 @@ def run_in_container(paths: StatePaths, *, layers: list[Path], plan: RunPlan,
             mounts=(*script_mounts, *mounts),
             network=network_mode, extra_hosts=extra_hosts, **spec_kw)
         cid = rt.containers.create(spec)
+        if running is not None:
+            running.add(cid)
         try:
             try:
                 rt.containers.start(cid)
@@ -138,6 +141,8 @@ def run_in_container(paths: StatePaths, *, layers: list[Path], plan: RunPlan,
             upper = rt.containers.store.dir(cid) / "upper"
             return collect(upper), output
         finally:
+            if running is not None:
+                running.discard(cid)
             rt.containers.remove(cid, force=True)
 
 

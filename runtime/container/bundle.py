@@ -201,7 +201,10 @@ def etc_files(spec: ContainerSpec, cid: str, cdir: Path, network: str) -> None:
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    import _thread  # per-thread temp name: concurrent starts in one process (build stages,
+    # `up`) write the same seccomp cache file at once
+
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{_thread.get_ident()}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o644)
     try:
         os.write(fd, data)

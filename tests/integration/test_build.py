@@ -510,23 +510,21 @@ def test_commit_captures_added_changed_deleted(state_paths, base, rt, tmp_path, 
 
 
 def test_independent_stages_run_concurrently(state_paths, base, tmp_path):
-    """Stage `server` waits for a TCP message that only stage `client` sends: with the
-    stages built one after the other this deadlocks (and the RUN times out)."""
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    """Stages `a` and `b` hand-shake through a shared cache mount: each waits for the
+    other's file, so built one after the other they deadlock (and time out)."""
     ctx = tmp_path / "ctx"
     ctx.mkdir()
-    df = ("FROM busybox:test AS server\nARG PORT\n"
-          "RUN timeout 120 nc -l -p $PORT > /got || true; grep -q ping /got\n"
-          "FROM busybox:test AS client\nARG PORT\n"
-          "RUN for i in $(seq 500); do echo ping | nc 127.0.0.1 $PORT && exit 0; "
-          "sleep 0.2; done; exit 1\n"
-          "FROM scratch\nCOPY --from=server /got /got\nCOPY --from=client /bin/busybox /bb\n")
-    res, _ = build(state_paths, ctx, df, network="host", build_args={"PORT": str(port)})
-    assert len(res.image.diff_ids) == 2
+    wait = "for i in $(seq 600); do [ -f /sync/{f} ] && {then} && exit 0; sleep 0.2; done; exit 1"
+    df = ("FROM busybox:test AS a\n"
+          "RUN --mount=type=cache,id=sync,target=/sync echo a > /sync/a; "
+          + wait.format(f="b", then="echo a-saw-b > /a-done") + "\n"
+          "FROM busybox:test AS b\n"
+          "RUN --mount=type=cache,id=sync,target=/sync "
+          + wait.format(f="a", then="echo b > /sync/b && echo b-saw-a > /b-done") + "\n"
+          "FROM scratch\nCOPY --from=a /a-done /\nCOPY --from=b /b-done /\n")
+    res, _ = build(state_paths, ctx, df, network="none")
+    files = sorted(p.name for d in res.image.layer_dirs() for p in d.iterdir())
+    assert files == ["a-done", "b-done"]
 
 
 def test_run_mounts_cache_secret_bind_tmpfs(state_paths, base, rt, tmp_path):
