@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 
 import click
@@ -46,6 +47,31 @@ def _human(n: float) -> str:
     return f"{n}B"
 
 
+_FIELD = re.compile(r"{{\s*(json\s+)?\.(\w*)\s*}}")
+
+
+def render_template(template: str, info: dict) -> str:
+    """The Go-template subset scripts use with ``--format``: ``{{.Field}}``,
+    ``{{json .Field}}`` and ``{{json .}}``; anything else is a usage error."""
+    def sub(m: re.Match) -> str:
+        as_json, key = bool(m.group(1)), m.group(2)
+        if key and key not in info:
+            raise UsageError(f"template: no field {key!r}",
+                             hint="fields: " + ", ".join(sorted(info)))
+        value = info[key] if key else info
+        if as_json:
+            return json.dumps(value, sort_keys=True)
+        if isinstance(value, dict):
+            return "map[" + " ".join(f"{k}:{v}" for k, v in sorted(value.items())) + "]"
+        return str(value)
+
+    out = _FIELD.sub(sub, template)
+    if "{{" in out:
+        raise UsageError(f"unsupported --format template {template!r}",
+                         hint="supported: {{.Field}}, {{json .Field}}, {{json .}}")
+    return out.replace("\\t", "\t").replace("\\n", "\n")
+
+
 @click.group("volume")
 def volume() -> None:
     """Manage volumes."""
@@ -81,7 +107,8 @@ def _filters(values: tuple[str, ...]) -> dict[str, list[str]]:
 
 @volume.command("ls")
 @click.option("-q", "--quiet", is_flag=True, help="Only display volume names.")
-@click.option("--format", "fmt", default="table", help="table or json (one object per line).")
+@click.option("--format", "fmt", default="table",
+              help="table, json (one object per line) or a {{.Field}} template.")
 @click.option("-f", "--filter", "filters", multiple=True, metavar="KEY=VALUE",
               help="dangling=true|false, name=SUBSTR, label=KEY[=VALUE], driver=NAME.")
 @click.pass_context
@@ -117,20 +144,24 @@ def ls(ctx: click.Context, quiet: bool, fmt: str, filters: tuple[str, ...]) -> N
         for vol in rows:
             click.echo(f"{vol.driver:<10}{vol.name}")
     else:
-        raise UsageError(f"unsupported --format {fmt!r}", hint="use table or json")
+        for vol in rows:
+            click.echo(render_template(fmt, vol.inspect()))
 
 
 @volume.command("inspect")
 @click.argument("names", nargs=-1, required=True)
-@click.option("-f", "--format", "fmt", default="json", help="json (the only format).")
+@click.option("-f", "--format", "fmt", default="json",
+              help="json (default) or a {{.Field}} template.")
 @click.pass_context
 def inspect(ctx: click.Context, names: tuple[str, ...], fmt: str) -> None:
     """Display detailed information on one or more volumes."""
-    if fmt != "json":
-        raise UsageError(f"unsupported --format {fmt!r}", hint="use json")
     store = _store(ctx)
     infos = [store.get(n).inspect() for n in names]
-    click.echo(json.dumps(infos, indent=4, sort_keys=True))
+    if fmt == "json":
+        click.echo(json.dumps(infos, indent=4, sort_keys=True))
+        return
+    for info in infos:
+        click.echo(render_template(fmt, info))
 
 
 def _each(names: tuple[str, ...], op) -> None:

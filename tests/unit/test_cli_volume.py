@@ -109,3 +109,21 @@ def test_corrupt_import_is_clear_and_changes_nothing(run_cli, tmp_path):
     assert run_cli("volume", "ls", "-q").stdout.split() == []
     r = run_cli("volume", "import", "newv", str(tmp_path / "absent.tar"))
     assert r.returncode == 4
+
+
+def test_format_templates(run_cli):
+    from compose.cli.cmd_volume import render_template
+
+    info = {"Name": "v1", "Labels": {"a": "1"}, "Mountpoint": "/x/_data"}
+    assert render_template("{{.Name}}: {{ .Mountpoint }}", info) == "v1: /x/_data"
+    assert render_template("{{json .Labels}}", info) == '{"a": "1"}'
+    assert render_template("{{.Labels}}", info) == "map[a:1]"
+    run_cli("volume", "create", "tpl1", "--label", "k=v")
+    r = run_cli("volume", "inspect", "-f", "{{.Mountpoint}}", "tpl1")
+    assert r.returncode == 0 and r.stdout.strip().endswith("/volumes/tpl1/_data")
+    assert run_cli("volume", "ls", "--format", "{{.Name}} {{.Driver}}").stdout == \
+        "tpl1 local\n"
+    r = run_cli("volume", "inspect", "-f", "{{.Nope}}", "tpl1")
+    assert r.returncode == 2 and "no field" in r.stderr
+    r = run_cli("volume", "inspect", "-f", "{{range .Labels}}x{{end}}", "tpl1")
+    assert r.returncode == 2 and "unsupported" in r.stderr
