@@ -73,8 +73,15 @@ def test_attached_up_stops_on_sigint(run_cli, project_dir, state_paths):
     f = write(project_dir, TWO.format(name="att"))
     proc = _popen(state_paths, "--ansi", "never", "-f", str(f), "up")
     try:
-        wait_until(lambda: run_cli("-f", str(f), "ps", "-q").stdout.count("\n") == 2,
-                   timeout=30)
+        try:
+            wait_until(lambda: proc.poll() is not None or
+                       run_cli("-f", str(f), "ps", "-q").stdout.count("\n") == 2,
+                       timeout=60)
+        except AssertionError:
+            os.killpg(proc.pid, signal.SIGKILL)
+            out, err = proc.communicate(timeout=30)
+            raise AssertionError(f"attached up did not start both services:\n{out}\n{err}")
+        assert proc.poll() is None, proc.communicate(timeout=30)
         time.sleep(0.5)
         os.kill(proc.pid, signal.SIGINT)
         out, err = proc.communicate(timeout=60)
