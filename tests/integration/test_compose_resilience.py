@@ -80,7 +80,8 @@ def test_attached_up_stops_on_sigint(run_cli, project_dir, state_paths):
         except AssertionError:
             os.killpg(proc.pid, signal.SIGKILL)
             out, err = proc.communicate(timeout=30)
-            raise AssertionError(f"attached up did not start both services:\n{out}\n{err}")
+            raise AssertionError(f"attached up did not start both services:\n{out}\n{err}"
+                                 ) from None
         assert proc.poll() is None, proc.communicate(timeout=30)
         time.sleep(0.5)
         os.kill(proc.pid, signal.SIGINT)
