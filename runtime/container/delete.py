@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import json
 
 from runtime.container import statefile
@@ -55,11 +56,17 @@ def _bundle(cdir) -> dict:
 def _destroy_cgroup(cid: str) -> None:
     """Normally the shim removed it; this covers a shim that died before it could."""
     from runtime import cgroups
+    from runtime.errors import KernelError
 
     drv = cgroups.driver()
     if drv.exists(cid):
-        drv.kill_all(cid)
-        drv.destroy(cid)
+        try:
+            drv.kill_all(cid)
+            drv.destroy(cid)
+        except KernelError as e:
+            # the shim removed the cgroup meanwhile (ENODEV/ENOENT on its files): done
+            if e.errno not in (errno.ENODEV, errno.ENOENT) or drv.exists(cid):
+                raise
 
 
 def _release_network(store: ContainerStore, cid: str) -> None:

@@ -44,7 +44,9 @@ def compiled(cache_dir: Path, profile: str, caps: list[str]) -> str:
     finally:
         f.close()
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    import _thread  # per-thread: concurrent starts in one process compile at once
+
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{_thread.get_ident()}.tmp")
     tmp.write_bytes(bpf)
     os.replace(tmp, path)
     return str(path)
