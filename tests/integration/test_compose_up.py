@@ -286,3 +286,55 @@ def test_events_json_stream(run_cli, project_dir, state_paths):
         proc.wait()
     assert {(e["service"], e["action"]) for e in seen} >= {("db", "create"), ("db", "start"),
                                                            ("web", "create"), ("web", "start")}
+
+
+def test_independent_services_start_concurrently_dependents_after(run_cli, project_dir):
+    services = "".join(f"""
+  s{i}:
+    image: pcbox:1
+    command: ["sleep", "1000"]
+    stop_signal: SIGKILL
+""" for i in range(1, 5))
+    f = write(project_dir, f"""
+name: conc
+services:{services}
+  after:
+    image: pcbox:1
+    command: ["sleep", "1000"]
+    stop_signal: SIGKILL
+    depends_on: [s1, s2, s3, s4]
+""")
+    res = run_cli("-f", str(f), "--progress", "plain", "up", "-d")
+    assert res.returncode == 0, res
+    lines = res.stderr.splitlines()
+
+    def at(text):
+        return next(i for i, line in enumerate(lines) if line.strip() == text)
+
+    starting = [at(f"Container conc-s{i}-1 Starting") for i in range(1, 5)]
+    started = [at(f"Container conc-s{i}-1 Started") for i in range(1, 5)]
+    # Overlap: some independent service began starting before another finished.
+    assert min(started) > sorted(starting)[1], "\n".join(lines)
+    # The dependent is created only once every dependency has started.
+    assert at("Container conc-after-1 Creating") > max(started)
+    rows = ps_json(run_cli, f)
+    assert len(rows) == 5 and {r["State"] for r in rows} == {"running"}
+
+
+def test_abort_on_container_exit_stops_everything(run_cli, project_dir):
+    f = write(project_dir, """
+name: abort
+services:
+  job:
+    image: pcbox:1
+    command: ["sh", "-c", "sleep 0.5; exit 3"]
+  side:
+    image: pcbox:1
+    command: ["sleep", "1000"]
+    stop_signal: SIGKILL
+""")
+    res = run_cli("-f", str(f), "--ansi", "never", "up", "--abort-on-container-exit")
+    assert res.returncode == 3, res
+    assert "Aborting on container exit..." in res.stderr
+    assert "job-1 exited with code 3" in res.stdout
+    assert {r["State"] for r in ps_json(run_cli, f)} == {"exited"}
