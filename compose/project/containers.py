@@ -84,7 +84,8 @@ def create(ctx: ProjectContext, service: Service, number: int, image: ImageInfo,
                             previous=previous.record.spec.mounts if previous else (),
                             renew_anonymous=renew_anonymous,
                             volumes_from=_volumes_from(ctx, service))
-    labels = container_labels(ctx.project, service, number, config_hash, oneoff=oneoff)
+    labels = container_labels(ctx.project, service, number, config_hash, image.id,
+                              oneoff=oneoff)
     spec = build_spec(ctx.project, service, image, name=cname, labels=labels,
                       mounts=mounts, network=mode,
                       ports=port_specs(service) if publish_ports and mode.kind == "bridge"

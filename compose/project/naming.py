@@ -24,7 +24,9 @@ def display_name(project_name: str, container: str) -> str:
 
 
 def container_labels(project: Project, service: Service, number: int, config_hash: str,
-                     *, oneoff: bool = False) -> dict[str, str]:
+                     image_id: str, *, oneoff: bool = False) -> dict[str, str]:
+    """Compose's labels; ``config_hash`` is what ``config --hash`` prints, and
+    ``com.docker.compose.image`` the image ID (a changed image also recreates)."""
     deps = ",".join(f"{name}:{d.condition}:{str(d.restart).lower()}"
                     for name, d in service.depends_on.items())
     out = dict(service.labels)
@@ -39,8 +41,7 @@ def container_labels(project: Project, service: Service, number: int, config_has
         labels.DEPENDS_ON: deps,
         labels.VERSION: "pycompose",
     })
-    if service.image:
-        out[labels.IMAGE] = service.image
+    out[labels.IMAGE] = image_id
     return out
 
 

@@ -20,8 +20,22 @@ class Observed:
     record: Any                  # runtime.container.store.Record
 
     @property
+    def image_id(self) -> str:
+        return self.record.spec.image_id if self.record is not None else ""
+
+    @property
     def running(self) -> bool:
         return self.status in ("running", "restarting", "paused")
+
+
+def _observed(rec: Any, lab: dict[str, str]) -> Observed:
+    try:
+        number = int(lab.get(labels.CONTAINER_NUMBER, "0") or 0)
+    except ValueError:
+        number = 0
+    return Observed(rec.id, rec.name, lab.get(labels.SERVICE, ""), number,
+                    lab.get(labels.ONE_OFF) == "True", lab.get(labels.CONFIG_HASH, ""),
+                    rec.status.value, rec)
 
 
 def project_containers(containers: Any, project: str, *, oneoff: bool | None = False
@@ -32,15 +46,9 @@ def project_containers(containers: Any, project: str, *, oneoff: bool | None = F
         lab = dict(rec.spec.labels)
         if lab.get(labels.PROJECT) != project:
             continue
-        is_oneoff = lab.get(labels.ONE_OFF) == "True"
-        if oneoff is not None and is_oneoff != oneoff:
-            continue
-        try:
-            number = int(lab.get(labels.CONTAINER_NUMBER, "0"))
-        except ValueError:
-            number = 0
-        out.append(Observed(rec.id, rec.name, lab.get(labels.SERVICE, ""), number,
-                            is_oneoff, lab.get(labels.CONFIG_HASH, ""), rec.status.value, rec))
+        obs = _observed(rec, lab)
+        if oneoff is None or obs.oneoff == oneoff:
+            out.append(obs)
     out.sort(key=lambda o: (o.service, o.number, o.name))
     return out
 
@@ -53,11 +61,7 @@ def all_projects(containers: Any) -> dict[str, list[Observed]]:
         name = lab.get(labels.PROJECT)
         if not name:
             continue
-        found.setdefault(name, []).append(Observed(
-            rec.id, rec.name, lab.get(labels.SERVICE, ""),
-            int(lab.get(labels.CONTAINER_NUMBER, "0") or 0),
-            lab.get(labels.ONE_OFF) == "True", lab.get(labels.CONFIG_HASH, ""),
-            rec.status.value, rec))
+        found.setdefault(name, []).append(_observed(rec, lab))
     return found
 
 

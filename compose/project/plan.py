@@ -29,7 +29,8 @@ class Step:
     reason: str
 
 
-def plan_service(observed: Sequence[Observed], desired: int, config_hash: str, *,
+def plan_service(observed: Sequence[Observed], desired: int, config_hash: str,
+                 image_id: str = "", *,
                  force_recreate: bool = False, no_recreate: bool = False,
                  dependency_recreated: bool = False) -> list[Step]:
     by_number = {o.number: o for o in observed}
@@ -44,6 +45,8 @@ def plan_service(observed: Sequence[Observed], desired: int, config_hash: str, *
             steps.append(Step(Action.RECREATE, n, cur, "forced"))
         elif cur.config_hash != config_hash:
             steps.append(Step(Action.RECREATE, n, cur, "configuration changed"))
+        elif image_id and cur.image_id != image_id:
+            steps.append(Step(Action.RECREATE, n, cur, "image changed"))
         elif dependency_recreated:
             steps.append(Step(Action.RECREATE, n, cur, "dependency recreated"))
         else:

@@ -11,9 +11,9 @@ from dataclasses import dataclass, field
 
 import anyio
 
+from compose.model.serialize import config_hash
 from compose.model.types import Port, Service, ServiceVolume
 from compose.project import containers as cops
-from compose.project.confighash import service_hash
 from compose.project.context import ProjectContext
 from compose.project.images import ensure_images
 from compose.project.naming import oneoff_name
@@ -88,7 +88,7 @@ async def create_one_off(ctx: ProjectContext, opts: RunOptions) -> tuple[str, st
         entry = list(image.config.get("Entrypoint") or ()) if svc.entrypoint is None \
             else list(svc.entrypoint)
         command = (*entry, *opts.command)
-    chash = service_hash(svc, image.id)
+    chash = config_hash(svc)
 
     def create() -> str:
         return cops.create(ctx, svc, 1, image, chash, name=name, oneoff=True,

@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 import anyio
 
 from compose.events import Kind, Status
+from compose.model.serialize import config_hash
 from compose.project import containers as cops
-from compose.project.confighash import service_hash
 from compose.project.context import ProjectContext
 from compose.project.images import ensure_images
 from compose.project.observe import project_containers, warn_orphans
@@ -92,7 +92,7 @@ async def up(ctx: ProjectContext, opts: UpOptions) -> list[str]:
     async def converge(name: str, node) -> None:
         svc = project.services[name]
         image = images[name]
-        chash = service_hash(svc, image.id)
+        chash = config_hash(svc)
         desired = opts.scale.get(name, svc.replicas)
         # --always-recreate-deps, or `depends_on: {x: {restart: true}}`: a dependent
         # follows a dependency that was recreated in this run (compose restarts it; we
@@ -100,7 +100,8 @@ async def up(ctx: ProjectContext, opts: UpOptions) -> list[str]:
         dep_recreated = any(d in recreated and (opts.always_recreate_deps or dep.restart)
                             for d, dep in svc.depends_on.items())
         mine = cops.replicas(ctx, name, observed)
-        steps = plan_service(mine, desired, chash, force_recreate=opts.force_recreate,
+        steps = plan_service(mine, desired, chash, image.id,
+                             force_recreate=opts.force_recreate,
                              no_recreate=opts.no_recreate,
                              dependency_recreated=dep_recreated)
         ids: list[str] = []

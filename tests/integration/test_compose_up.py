@@ -84,6 +84,11 @@ def test_config_change_recreates_only_that_service(run_cli, project_dir):
     after = {r["Service"]: r["ID"] for r in ps_json(run_cli, f)}
     assert after["db"] != before["db"]
     assert after["web"] == before["web"]
+    # the label is what `config --hash` prints (as docker compose)
+    hashes = dict(line.split() for line in run_cli("-f", str(f), "config", "--hash",
+                                                   "*").stdout.splitlines())
+    labels = {r["Service"]: r["Labels"] for r in ps_json(run_cli, f)}
+    assert f"com.docker.compose.config-hash={hashes['db']}" in labels["db"]
 
 
 def test_scale_up_and_down(run_cli, project_dir):

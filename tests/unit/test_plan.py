@@ -40,3 +40,10 @@ def test_scale_down_removes_highest_numbers():
 def test_dependency_recreated():
     assert actions(plan_service([obs(1)], 1, "h1", dependency_recreated=True)) == \
         [(Action.RECREATE, 1)]
+
+
+def test_changed_image_recreates():
+    o = obs(1)
+    steps = plan_service([o], 1, "h1", "sha256:new")
+    # the fake Observed has no record: image_id is "" -> differs from the new image
+    assert actions(steps) == [(Action.RECREATE, 1)] and steps[0].reason == "image changed"
