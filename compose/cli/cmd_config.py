@@ -30,13 +30,15 @@ def _warn(messages) -> None:
               help="Print the variables the files use, with their defaults.")
 @click.option("--environment", "show_environment", is_flag=True,
               help="Print the environment used for interpolation.")
+@click.option("--resolve-image-digests", is_flag=True,
+              help="Pin image tags to digests (from the local image store).")
 @click.option("-o", "--output", metavar="FILE", help="Write to FILE instead of stdout.")
 @click.pass_obj
 def config(g, services: tuple[str, ...], fmt: str, quiet: bool, list_services: bool,
            list_volumes: bool, list_networks: bool, list_profiles: bool, list_images: bool,
            hash_of: str | None, no_interpolate: bool, no_consistency: bool,
            no_path_resolution: bool, show_variables: bool, show_environment: bool,
-           output: str | None) -> None:
+           resolve_image_digests: bool, output: str | None) -> None:
     """Parse, resolve and render the compose file in canonical format."""
     quick_key = None
     if quiet:
@@ -99,6 +101,8 @@ def config(g, services: tuple[str, ...], fmt: str, quiet: bool, list_services: b
         from compose.model.serialize import escape_dollars, project_dict, to_json, to_yaml
 
         doc = project_dict(project)
+        if resolve_image_digests:
+            _pin_digests(g, doc)
         if not no_interpolate:
             doc = escape_dollars(doc)
         text = to_json(doc) if fmt == "json" else to_yaml(doc)
@@ -130,3 +134,25 @@ def _print_variables(data, fmt: str) -> None:
     for r in rows:
         click.echo("   ".join(c.ljust(w) for c, w in zip(r, widths, strict=False))
                    + "   " + r[3])
+
+
+def _pin_digests(g, doc: dict) -> None:
+    """``image: redis:7`` -> ``image: docker.io/library/redis@sha256:...``: the digest the
+    registry gave when the image was pulled (docker compose asks the registry; we read
+    the local store, so the image must have been pulled or pushed)."""
+    from runtime.errors import NotFoundError
+    from runtime.images import ImageStore
+
+    store = ImageStore(g.state_paths())
+    for name, svc in (doc.get("services") or {}).items():
+        image = svc.get("image")
+        if not image or "@sha256:" in image:
+            continue
+        try:
+            digests = store.resolve(image).repo_digests
+        except Exception:
+            digests = ()
+        if not digests:
+            raise NotFoundError(f"service {name!r}: no registry digest known for {image}",
+                                hint=f"pull it first: pycompose pull {name}")
+        svc["image"] = digests[0]
