@@ -15,7 +15,9 @@ def _paths(ctx: click.Context):
     return ctx.find_root().obj.state_paths()
 
 
-def _kv(values: tuple[str, ...], what: str) -> dict[str, str]:
+def parse_kv(values: tuple[str, ...], what: str) -> dict[str, str]:
+    """``KEY=VALUE`` options (``--build-arg``, ``--label``); a bare ``KEY`` takes the
+    value from the environment, as docker does."""
     import os
 
     out: dict[str, str] = {}
@@ -72,9 +74,9 @@ def image_build(ctx, tags, dockerfile, build_args, target, no_cache, pull, quiet
             raise UsageError(f"invalid --add-host {h!r}", hint="Write --add-host NAME:IP.")
         hosts.append((name, ip))
     req = BuildRequest(context=context, dockerfile=df_path, dockerfile_text=text,
-                       tags=tuple(tags), build_args=_kv(build_args, "--build-arg"),
+                       tags=tuple(tags), build_args=parse_kv(build_args, "--build-arg"),
                        target=target, no_cache=no_cache, pull=pull,
-                       labels=_kv(labels, "--label"), network=network,
+                       labels=parse_kv(labels, "--label"), network=network,
                        extra_hosts=tuple(hosts))
     progress = ctx.find_root().obj.progress
     sink = ignore if quiet or progress == "quiet" else render_plain(

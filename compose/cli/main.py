@@ -49,6 +49,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "rm": ("compose.cli.cmd_lifecycle:rm", "Remove stopped service containers"),
     "ls": ("compose.cli.cmd_ls:ls", "List running compose projects"),
     "run": ("compose.cli.cmd_run:run", "Run a one-off command on a service"),
+    "build": ("compose.cli.cmd_compose_build:build", "Build or rebuild services"),
     "pull": ("compose.cli.cmd_images:pull", "Pull service images"),
     "push": ("compose.cli.cmd_images:push", "Push service images"),
     "images": ("compose.cli.cmd_images:images", "List images used by the created containers"),

@@ -61,9 +61,31 @@ async def build_service(ctx: ProjectContext, service: Service, *, no_cache: bool
         extra_hosts=tuple(b.extra_hosts),
         shm_size=b.shm_size,
     )
-    result = await Builder(ctx.paths).build_async(req)
-    ctx.bus.status(Kind.IMAGE, name, Status.BUILT)
+    result = await Builder(ctx.paths, _build_sink(ctx, name)).build_async(req)
+    ctx.bus.status(Kind.IMAGE, name, Status.BUILT,
+                   f"{result.steps} steps, {result.cached} cached")
     return result.image
+
+
+def _build_sink(ctx: ProjectContext, image: str):
+    """Builder progress -> orchestrator events (one ``Build <image>`` line per step:
+    ``#3 [2/5] RUN make``, ``#3 CACHED``, ``#3 DONE 0.4s``)."""
+    from compose.events import Event
+
+    def sink(ev) -> None:
+        if ev.kind == "start":
+            detail = f"#{ev.step} {ev.title}"
+        elif ev.kind == "cached":
+            detail = f"#{ev.step} CACHED {ev.title}"
+        elif ev.kind == "done":
+            detail = f"#{ev.step} DONE {ev.elapsed:.1f}s"
+        elif ev.kind == "error":
+            detail = f"#{ev.step} ERROR {ev.text}"
+        else:
+            return  # RUN output: shown in the error when a step fails
+        ctx.bus.emit(Event(Kind.BUILD, image, Status.BUILDING, detail))
+
+    return sink
 
 
 async def ensure_images(ctx: ProjectContext, services: Sequence[Service], *,
@@ -75,8 +97,8 @@ async def ensure_images(ctx: ProjectContext, services: Sequence[Service], *,
     built = {s.name for s in to_build}
     pulls: dict[str, list[str]] = {}
     for s in services:
-        if s.name in built:
-            continue
+        if s.name in built or (s.build is not None and not s.image):
+            continue  # built now, or built before under <project>-<service>
         if not s.image:
             raise NotFoundError(f"service {s.name!r} has neither an image nor a build "
                                 "section", hint="add `image:` or `build:`")
@@ -129,8 +151,9 @@ async def ensure_images(ctx: ProjectContext, services: Sequence[Service], *,
     for s in services:
         if s.name in out:
             continue
-        img = images_by_ref.get(s.image or "")
+        ref = image_name(ctx, s)
+        img = images_by_ref.get(ref)
         if img is None:
-            img = ctx.images.resolve(s.image)  # raises a clear "no such image"
-        out[s.name] = info(img, s.image or "")
+            img = ctx.images.resolve(ref)  # raises a clear "no such image"
+        out[s.name] = info(img, ref)
     return out
