@@ -20,6 +20,8 @@ from runtime.spec import ContainerSpec
 
 
 def prepare_mounts(paths: StatePaths, spec: ContainerSpec, container_dir: Path) -> None:
+    if not any(m.type == "volume" and m.volume_name for m in spec.mounts):
+        return                                   # the common start path pays nothing
     from runtime.volumes.copyup import copy_up
     from runtime.volumes.store import VolumeStore
 
