@@ -39,6 +39,10 @@ def plan_service(observed: Sequence[Observed], desired: int, config_hash: str,
         cur = by_number.get(n)
         if cur is None:
             steps.append(Step(Action.CREATE, n, None, "missing"))
+        elif cur.status in ("removing", "dead"):
+            # An interrupted rm/recreate (e.g. pycompose killed mid-up): finish the
+            # removal and make the container again.
+            steps.append(Step(Action.RECREATE, n, cur, f"left {cur.status}"))
         elif no_recreate:
             steps.append(_start_or_noop(cur, n))
         elif force_recreate:

@@ -96,3 +96,35 @@ def test_attached_up_stops_on_sigint(run_cli, project_dir, state_paths):
     assert "Gracefully Stopping" in err
     assert run_cli("-f", str(f), "ps", "-q").stdout == ""  # stopped, not removed
     assert run_cli("-f", str(f), "ps", "-a", "-q").stdout.count("\n") == 2
+
+
+def test_named_volume_data_survives_sigkill_mid_recreate(run_cli, project_dir, state_paths):
+    f = write(project_dir, """
+name: keep
+services:
+  db:
+    image: pcbox:1
+    command: ["sleep", "1000"]
+    stop_signal: SIGKILL
+    volumes: ["data:/data"]
+  other:
+    image: pcbox:1
+    command: ["sleep", "1000"]
+    stop_signal: SIGKILL
+volumes:
+  data: {}
+""")
+    assert run_cli("-f", str(f), "up", "-d").returncode == 0
+    assert run_cli("-f", str(f), "exec", "-T", "db", "sh", "-c",
+                   "echo precious > /data/file").returncode == 0
+    for delay in (0.05, 0.2, 0.4):
+        proc = _popen(state_paths, "-f", str(f), "up", "-d", "--force-recreate")
+        time.sleep(delay)
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+        res = run_cli("-f", str(f), "up", "-d")
+        assert res.returncode == 0, res
+        res = run_cli("-f", str(f), "exec", "-T", "db", "cat", "/data/file")
+        assert res.stdout == "precious\n", res
+    assert run_cli("-f", str(f), "down", "-v", "-t", "0").returncode == 0
+    assert "keep_data" not in run_cli("volume", "ls", "-q").stdout

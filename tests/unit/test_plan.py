@@ -47,3 +47,8 @@ def test_changed_image_recreates():
     steps = plan_service([o], 1, "h1", "sha256:new")
     # the fake Observed has no record: image_id is "" -> differs from the new image
     assert actions(steps) == [(Action.RECREATE, 1)] and steps[0].reason == "image changed"
+
+
+def test_half_removed_container_is_recreated_even_with_no_recreate():
+    steps = plan_service([obs(1, status="removing")], 1, "h1", no_recreate=True)
+    assert actions(steps) == [(Action.RECREATE, 1)] and steps[0].reason == "left removing"
