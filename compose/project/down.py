@@ -14,7 +14,7 @@ from compose.project import containers as cops
 from compose.project.context import ProjectContext
 from compose.project.lifecycle import per_service
 from compose.project.observe import Observed, project_containers, warn_orphans
-from compose.project.resources import remove_network, remove_volume
+from compose.project.resources import release_volume, remove_network, remove_volume
 
 
 @dataclass(frozen=True)
@@ -48,6 +48,9 @@ async def down(ctx: ProjectContext, opts: DownOptions) -> None:
     if opts.volumes:
         for vol in project.volumes.values():
             await anyio.to_thread.run_sync(remove_volume, ctx, vol)
+    else:
+        for vol in project.volumes.values():
+            await anyio.to_thread.run_sync(release_volume, ctx, vol)
     if opts.rmi:
         await anyio.to_thread.run_sync(_remove_images, ctx, opts.rmi)
     import shutil

@@ -91,3 +91,14 @@ def remove_volume(ctx: ProjectContext, vol: Volume) -> None:
         ctx.bus.status(Kind.VOLUME, vol.name, Status.REMOVING)
         ctx.volumes.remove(vol.name)
     ctx.bus.status(Kind.VOLUME, vol.name, Status.REMOVED)
+
+
+def release_volume(ctx: ProjectContext, vol: Volume) -> None:
+    """Unmount a kept ``driver_opts`` volume (bind/tmpfs) from the host once no
+    container uses it: ``down`` leaves no host mount behind; the next ``up`` mounts it
+    again."""
+    if vol.external or not vol.driver_opts:
+        return
+    with ctx.volume_lock:
+        if ctx.volumes.exists(vol.name):
+            ctx.volumes.release(vol.name)

@@ -105,3 +105,36 @@ def test_storage_end_to_end(run_cli, project_dir):
     assert "shared" in names and "other-project-vol" in names
     assert [n for n in names if len(n) == 64] == []  # the anonymous /anon volume
     run_cli("volume", "rm", "shared", "other-project-vol")
+
+
+def test_driver_opts_volume_is_unmounted_by_down(run_cli, project_dir, tmp_path):
+    host_dir = tmp_path / "hostdata"
+    host_dir.mkdir()
+    f = write(project_dir, f"""
+name: dopts
+services:
+  app:
+    image: pcbox:1
+    command: ["sh", "-c", "echo from-container > /mnt/out; exec sleep 1000"]
+    stop_signal: SIGKILL
+    volumes: ["bound:/mnt"]
+volumes:
+  bound:
+    driver_opts: {{type: none, o: bind, device: "{host_dir}"}}
+""")
+    assert run_cli("-f", str(f), "up", "-d").returncode == 0
+
+    def mounted() -> bool:
+        return any("dopts_bound" in line for line in open("/proc/self/mountinfo"))
+
+    import time
+
+    for _ in range(50):
+        if (host_dir / "out").exists():
+            break
+        time.sleep(0.1)
+    assert (host_dir / "out").read_text() == "from-container\n"
+    assert mounted()
+    assert run_cli("-f", str(f), "down").returncode == 0
+    assert not mounted()
+    assert (host_dir / "out").exists()  # the data stays where it was
