@@ -135,9 +135,27 @@ class Builder:
 
     # -- entry points -----------------------------------------------------------------
     def build(self, req: BuildRequest) -> BuildResult:
+        """Synchronous build.  In the main thread, Ctrl-C kills the running RUN
+        containers first (a RUN cannot be cancelled otherwise), so the build stops at
+        once and still removes every container and mount it made."""
+        import signal
+        import threading
+
         import anyio
 
-        return anyio.run(self.build_async, req)
+        if threading.current_thread() is not threading.main_thread():
+            return anyio.run(self.build_async, req)
+        previous = signal.getsignal(signal.SIGINT)
+
+        def on_sigint(signum: int, frame: Any) -> None:
+            self._abort_running()
+            raise KeyboardInterrupt
+
+        signal.signal(signal.SIGINT, on_sigint)
+        try:
+            return anyio.run(self.build_async, req)
+        finally:
+            signal.signal(signal.SIGINT, previous)
 
     async def build_async(self, req: BuildRequest) -> BuildResult:
         import anyio

@@ -687,3 +687,37 @@ def test_copy_exclude_expose_ranges_and_unsupported_flags(state_paths, base, rt,
         build(state_paths, ctx, "FROM busybox:test\nCOPY --parents app /x/\n")
     with pytest.raises(PycomposeError, match="invalid EXPOSE port 'http'"):
         build(state_paths, ctx, "FROM busybox:test\nEXPOSE http\n")
+
+
+def test_ctrl_c_stops_a_running_step_and_cleans_up(state_paths, base, tmp_path):
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from tests.conftest import cli_env
+
+    ctx = tmp_path / "ctx"
+    ctx.mkdir()
+    (ctx / "Dockerfile").write_text("FROM busybox:test\nRUN echo started; sleep 60\n")
+    env = cli_env({"PYCOMPOSE_ROOT": str(state_paths.root),
+                   "PYCOMPOSE_RUN_DIR": str(state_paths.run_dir)})
+    proc = subprocess.Popen([sys.executable, "-m", "compose", "image", "build", str(ctx)],
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:  # wait until the RUN container exists
+            cdir = state_paths.containers
+            if cdir.is_dir() and any(p.is_dir() for p in cdir.iterdir()):
+                break
+            time.sleep(0.1)
+        time.sleep(1.0)
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=30)  # long before `sleep 60` would end
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err
+    _no_leftovers(state_paths)
