@@ -27,10 +27,14 @@ class Containers:
         self.store = ContainerStore(paths)
         self._fork_server = None
         if fork_server:
-            from runtime.container.forkserver import ForkServer
-            from runtime.container.start import PKG_DIR
+            import os
 
-            self._fork_server = ForkServer(PKG_DIR)
+            from runtime.container.forkserver import ForkServer
+
+            # = runtime.container.start.PKG_DIR, without importing start (and what it
+            # imports) in commands that end up starting nothing
+            self._fork_server = ForkServer(os.path.dirname(os.path.dirname(
+                os.path.abspath(__file__))))
 
     def close(self) -> None:
         """Stop the fork server (if any); running containers are unaffected."""
@@ -60,10 +64,13 @@ class Containers:
         self.start(cid)
         return cid
 
-    def stop(self, ref: str, timeout: float | None = None, signal: str | None = None) -> None:
+    def stop(self, ref: str, timeout: float | None = None, signal: str | None = None, *,
+             removing: bool = False) -> None:
+        """``removing=True``: ``remove`` follows at once (the names stay in DNS until
+        then, saving a network-state update per container in ``down``)."""
         from runtime.container.stop import stop
 
-        stop(self.store, self.resolve(ref), timeout, signal)
+        stop(self.store, self.resolve(ref), timeout, signal, leave_dns=not removing)
 
     def restart(self, ref: str, timeout: float | None = None) -> int:
         cid = self.resolve(ref)

@@ -120,11 +120,12 @@ def start(ctx: ProjectContext, cid: str, name: str) -> None:
     ctx.bus.status(Kind.CONTAINER, name, Status.STARTED)
 
 
-def stop(ctx: ProjectContext, obs: Observed, timeout: float | None = None) -> None:
+def stop(ctx: ProjectContext, obs: Observed, timeout: float | None = None, *,
+         removing: bool = False) -> None:
     if not obs.running:
         return
     ctx.bus.status(Kind.CONTAINER, obs.name, Status.STOPPING)
-    ctx.containers.stop(obs.id, timeout)
+    ctx.containers.stop(obs.id, timeout, removing=removing)
     ctx.bus.status(Kind.CONTAINER, obs.name, Status.STOPPED)
 
 
@@ -132,7 +133,7 @@ def remove(ctx: ProjectContext, obs: Observed, *, volumes: bool = False,
            timeout: float | None = None) -> None:
     import shutil
 
-    stop(ctx, obs, timeout)
+    stop(ctx, obs, timeout, removing=True)
     ctx.bus.status(Kind.CONTAINER, obs.name, Status.REMOVING)
     ctx.containers.remove(obs.id, force=True)
     if volumes:

@@ -31,7 +31,10 @@ class ProjectContext:
     def runtime(self) -> Any:
         from runtime.api import Runtime
 
-        return Runtime(self.paths)
+        # The fork server starts lazily, with the first container start: commands that
+        # start several containers (``up``) then pay one shim interpreter start-up
+        # instead of one per container.
+        return Runtime(self.paths, fork_server=True)
 
     @property
     def containers(self) -> Any:
@@ -56,5 +59,7 @@ class ProjectContext:
         return ImageStore(self.paths)
 
     def close(self) -> None:
+        if "runtime" in self.__dict__:
+            self.runtime.close()
         if "networks" in self.__dict__:
             self.networks.close()

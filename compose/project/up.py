@@ -128,7 +128,7 @@ async def up(ctx: ProjectContext, opts: UpOptions) -> list[str]:
             elif step.action is Action.RECREATE:
                 old = step.existing
                 ctx.bus.status(Kind.CONTAINER, old.name, Status.RECREATE)
-                cops.stop(ctx, old, opts.timeout)
+                cops.stop(ctx, old, opts.timeout, removing=True)
                 ctx.containers.remove(old.id, force=True)
                 cid = cops.create(ctx, svc, step.number, image, chash, previous=old,
                                   renew_anonymous=opts.renew_anon_volumes, name=cname)

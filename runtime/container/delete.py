@@ -31,13 +31,14 @@ def remove(store: ContainerStore, cid: str, force: bool = False) -> None:
         statefile.write(str(rec.dir), state)
     plan = _bundle(rec.dir)
     _destroy_cgroup(cid)
-    if rec.spec.network.kind == "bridge":
+    bridge = rec.spec.network.kind == "bridge"
+    if bridge:
         _release_network(store, cid)
     from runtime.kernel import kernel
     from runtime.shim.cleanup import remove_container
 
     if plan.get("remove"):
-        remove_container(kernel(), plan)
+        remove_container(kernel(), plan, endpoints=not bridge)  # bridge: released above
     else:  # never started: no bundle yet
         import shutil
 

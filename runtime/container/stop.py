@@ -14,7 +14,9 @@ from runtime.container.wait import wait_recorded
 
 
 def stop(store: ContainerStore, cid: str, timeout: float | None = None,
-         sig: str | None = None) -> None:
+         sig: str | None = None, leave_dns: bool = True) -> None:
+    """``leave_dns=False``: the caller removes the container next, and ``rm`` takes its
+    names out of DNS with its endpoints (one network-state update instead of two)."""
     rec = store.load(cid)
     statefile.update(str(rec.dir), stop_requested=True)
     if not rec.status.can_stop:
@@ -33,7 +35,7 @@ def stop(store: ContainerStore, cid: str, timeout: float | None = None,
         finally:
             os.close(fd)
     wait_recorded(store, cid, timeout=30)
-    if rec.spec.network.kind == "bridge":
+    if rec.spec.network.kind == "bridge" and leave_dns:
         from runtime.network.hooks import on_stop  # its names leave DNS, as Docker's
 
         on_stop(store.paths, cid)

@@ -364,9 +364,19 @@ class Networks:
         ``ports`` (optional) are published on this endpoint."""
         with self.store.locked():
             net = self._find(network)
-            ep = self._connect_locked(net, container_id, netns_path, name, hostname,
-                                      tuple(aliases), ipv4_address, ipv6_address, mac,
-                                      priority)
+            ep, plumb = self._connect_locked(net, container_id, netns_path, name, hostname,
+                                             tuple(aliases), ipv4_address, ipv6_address,
+                                             mac, priority)
+        if plumb is not None:
+            # The veth is made outside the state lock: creating it waits on the kernel
+            # (~20-40 ms here) and concurrent starts (``up``) queued behind each other.
+            # The lease is on disk first; on failure it is released as before.
+            try:
+                plumb()
+            except BaseException:
+                with contextlib.suppress(Exception), self.store.locked():
+                    self._disconnect_locked(self._find(network), container_id)
+                raise
         if ports:
             self.publish(container_id, ports, network=net["id"])
         return ep
@@ -392,12 +402,15 @@ class Networks:
     def _connect_locked(self, net: dict[str, Any], cid: str, netns_path: str,
                         name: str | None, hostname: str | None, aliases: tuple[str, ...],
                         ipv4: str | None, ipv6: str | None, mac: str | None,
-                        priority: int) -> Endpoint:
+                        priority: int) -> tuple[Endpoint, Any]:
+        """Lease and record the endpoint (and its DNS names); returns it with the
+        function that makes its veth (None when it already exists), which the caller
+        runs after releasing the state lock."""
         self._reconcile(net)
         existing = net["endpoints"].get(cid)
         if existing is not None:
             if existing["netns"] == str(netns_path):
-                return _ep_from_state(net, cid, existing)
+                return _ep_from_state(net, cid, existing), None
             raise ConflictError(f"container {cid[:12]} is already connected to network "
                                 f"{net['name']}")
         others = self._container_endpoints(cid)
@@ -443,13 +456,14 @@ class Networks:
         gw4, gw6 = self._claim_default_routes(net, ep, others)
         self.store.save_network(net)  # the lease is on disk before the veth exists
         try:
-            self._plumb(net, ep, gw4, gw6)
             self._dns_update(net)
         except BaseException:
             with contextlib.suppress(Exception):
                 self._disconnect_locked(net, cid)
             raise
-        return _ep_from_state(net, cid, ep)
+        plumb_net = {"subnets": net["subnets"], "bridge": net["bridge"], "mtu": net["mtu"]}
+        return (_ep_from_state(net, cid, ep),
+                lambda: self._plumb(plumb_net, dict(ep), gw4, gw6))
 
     def _claim_default_routes(self, net: dict[str, Any], ep: dict[str, Any],
                               others: list[tuple[dict[str, Any], dict[str, Any]]]
@@ -520,7 +534,14 @@ class Networks:
 
     def set_active(self, container_id: str, active: bool) -> None:
         """A stopped container keeps its endpoints (lease, veth, ports: a restart
-        reuses them) but its names leave DNS, as Docker's do; ``True`` brings them back."""
+        reuses them) but its names leave DNS, as Docker's do; ``True`` brings them back.
+
+        Nothing to change (every fresh start) is answered without the state lock: only
+        this container's own start/stop writes its flag, and files are replaced
+        atomically, so the unlocked read cannot miss a change that matters."""
+        if not any(n["endpoints"][container_id].get("active", True) != active
+                   for n, _ in self._container_endpoints(container_id)):
+            return
         with self.store.locked():
             for net in self.store.networks():
                 ep = net["endpoints"].get(container_id)
@@ -537,7 +558,15 @@ class Networks:
 
     def cleanup_container(self, container_id: str) -> None:
         """Remove everything the container had (veths, leases, ports and their NAT
-        rules or proxies, DNS names), from state alone; safe to call twice."""
+        rules or proxies, DNS names), from state alone; safe to call twice.
+
+        The veths go first, before the state lock: deleting one waits for the kernel
+        (an RCU grace period, ~20-40 ms here), and under the lock the removals of a
+        ``down`` queued behind each other (20 veths: ~450 ms serial, ~100 ms when the
+        waits overlap).  The order is as before (link, then state); nothing else
+        touches a container's endpoints while it is being removed."""
+        for _net, ep in self._container_endpoints(container_id):
+            self.netlink.delete_link(ep["host_ifname"])
         with self.store.locked():
             for net in self.store.networks():
                 if container_id in net["endpoints"]:

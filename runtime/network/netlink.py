@@ -11,6 +11,8 @@ from __future__ import annotations
 import errno
 import os
 import socket
+import struct
+import threading
 from dataclasses import dataclass, field
 from ipaddress import ip_interface
 from pathlib import Path
@@ -45,12 +47,26 @@ class Netlink:
     """Host-namespace netlink operations used by the bridge driver."""
 
     def __init__(self) -> None:
-        from pyroute2 import IPRoute
+        self._ipr_handle: Any = None
+        self._ipr_lock = threading.Lock()
 
-        self._ipr = IPRoute()
+    @property
+    def _ipr(self) -> Any:
+        """pyroute2's ``IPRoute``, made on first use: importing pyroute2 costs ~100-300 ms
+        here, and ``rm``/``down`` only delete links, which :func:`_del_link` does on a
+        plain socket."""
+        with self._ipr_lock:
+            if self._ipr_handle is None:
+                from pyroute2 import IPRoute
+
+                self._ipr_handle = IPRoute()
+            return self._ipr_handle
 
     def close(self) -> None:
-        self._ipr.close()
+        with self._ipr_lock:
+            if self._ipr_handle is not None:
+                self._ipr_handle.close()
+                self._ipr_handle = None
 
     def __enter__(self) -> Netlink:
         return self
@@ -94,9 +110,9 @@ class Netlink:
         if idx is None:
             return
         try:
-            self._ipr.link("del", index=idx)
-        except Exception as exc:
-            if _code(exc) not in (errno.ENODEV, errno.ENOENT):
+            _del_link(idx)
+        except OSError as exc:
+            if exc.errno not in (errno.ENODEV, errno.ENOENT):
                 raise RuntimeFailure(f"cannot delete interface {name}: {exc}") from exc
 
     # -- endpoints ---------------------------------------------------------------
@@ -143,6 +159,33 @@ def _index(ifname: str) -> int | None:
         return socket.if_nametoindex(ifname)
     except OSError:
         return None
+
+
+_NLMSG_ERROR = 2
+_RTM_DELLINK = 17
+_NLM_F_REQUEST_ACK = 0x1 | 0x4
+
+
+def _del_link(index: int) -> None:
+    """``RTM_DELLINK`` for interface ``index`` (calling thread's netns) on a plain
+    netlink socket, waiting for the kernel's acknowledgement; OSError on failure."""
+    with socket.socket(socket.AF_NETLINK, socket.SOCK_RAW | socket.SOCK_CLOEXEC,
+                       0) as sock:  # 0: NETLINK_ROUTE
+        sock.bind((0, 0))
+        ifinfo = struct.pack("=BxHiII", socket.AF_UNSPEC, 0, index, 0, 0)
+        sock.send(struct.pack("=IHHII", 16 + len(ifinfo), _RTM_DELLINK,
+                              _NLM_F_REQUEST_ACK, 1, 0) + ifinfo)
+        while True:
+            data = sock.recv(65536)
+            off = 0
+            while off + 16 <= len(data):
+                length, mtype, _flags, seq, _pid = struct.unpack_from("=IHHII", data, off)
+                if mtype == _NLMSG_ERROR and seq == 1:
+                    err = struct.unpack_from("=i", data, off + 16)[0]
+                    if err:
+                        raise OSError(-err, os.strerror(-err))
+                    return
+                off += max((length + 3) & ~3, 16)
 
 
 def _configure_peer(ep: EndpointConfig) -> None:

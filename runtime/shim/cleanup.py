@@ -15,10 +15,11 @@ from runtime.errors import KernelError
 from runtime.kernel import consts as C
 
 
-def remove_container(k, b: dict) -> None:
+def remove_container(k, b: dict, endpoints: bool = True) -> None:
+    """``endpoints=False``: the caller already released the network endpoints."""
     r = b.get("remove", {})
     netns = r.get("netns")
-    if netns:
+    if netns and endpoints:
         release_endpoints(b)
     if netns and os.path.exists(netns):
         release_netns(k, netns)
