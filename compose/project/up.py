@@ -155,8 +155,11 @@ async def up(ctx: ProjectContext, opts: UpOptions) -> list[str]:
         node.reach("started")
         if opts.no_start:
             return
+        want_healthy = node.wanted("healthy") or (opts.wait and svc.healthcheck is not None)
+        if not (want_healthy or node.wanted("completed")):
+            return
         names_by_id = {cid: ctx.containers.get(cid).name for cid in ids}
-        if node.wanted("healthy") or (opts.wait and svc.healthcheck is not None):
+        if want_healthy:
             for cid in ids:
                 await anyio.to_thread.run_sync(
                     cops.wait_healthy, ctx, cid, names_by_id[cid], name, opts.wait_timeout)
