@@ -55,7 +55,8 @@ async def down(ctx: ProjectContext, opts: DownOptions) -> None:
         await anyio.to_thread.run_sync(_remove_images, ctx, opts.rmi)
     import shutil
 
-    shutil.rmtree(ctx.paths.projects / project.name / "secrets", ignore_errors=True)
+    # secrets/configs and build secrets written for this project
+    shutil.rmtree(ctx.paths.projects / project.name, ignore_errors=True)
 
 
 def _remove_network_if_unused(ctx: ProjectContext, net) -> None:

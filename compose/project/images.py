@@ -60,11 +60,41 @@ async def build_service(ctx: ProjectContext, service: Service, *, no_cache: bool
         network=b.network or "default",
         extra_hosts=tuple(b.extra_hosts),
         shm_size=b.shm_size,
+        secrets=_build_secrets(ctx, service),
     )
     result = await Builder(ctx.paths, _build_sink(ctx, name)).build_async(req)
     ctx.bus.status(Kind.IMAGE, name, Status.BUILT,
                    f"{result.steps} steps, {result.cached} cached")
     return result.image
+
+
+def _build_secrets(ctx: ProjectContext, service: Service) -> dict[str, Path]:
+    """``build.secrets`` -> ``{id: file}`` for ``RUN --mount=type=secret,id=...``; the
+    id is the target's base name (``source`` unless ``target`` says otherwise).
+    ``environment:`` secrets are written to a root-only file under the project state."""
+    assert service.build is not None
+    out: dict[str, Path] = {}
+    for ref in service.build.secrets:
+        decl = ctx.project.secrets.get(ref.source)
+        if decl is None:
+            raise NotFoundError(f"service {service.name!r}: build secret {ref.source!r} is "
+                                "not declared", hint="declare it under the top-level "
+                                "'secrets:'")
+        sid = ref.target.rsplit("/", 1)[-1]
+        if decl.file:
+            out[sid] = Path(decl.file)
+        elif decl.environment is not None:
+            from runtime.fsutil import atomic_write_bytes
+
+            value = ctx.project.environment.get(decl.environment)
+            if value is None:
+                raise NotFoundError(f"build secret {ref.source!r}: environment variable "
+                                    f"{decl.environment} is not set")
+            path = ctx.paths.projects / ctx.project.name / "build-secrets" / sid
+            path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            atomic_write_bytes(path, value.encode(), mode=0o400)
+            out[sid] = path
+    return out
 
 
 def _build_sink(ctx: ProjectContext, image: str):

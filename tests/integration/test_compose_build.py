@@ -58,3 +58,32 @@ def test_build_failure_names_the_step(run_cli, project_dir):
     res = run_cli("-f", str(f), "build")
     assert res.returncode != 0, res
     assert "RUN echo about-to-fail" in res.stderr and "Traceback" not in res.stderr
+
+
+def test_build_secrets_reach_run_mounts_and_not_the_image(run_cli, project_dir):
+    app = project_dir / "sec"
+    app.mkdir()
+    (app / "Dockerfile").write_text(
+        "FROM pcbox:1\n"
+        "RUN --mount=type=secret,id=token cat /run/secrets/token > /seen-at-build\n"
+        "RUN --mount=type=secret,id=envtok,required=true test -s /run/secrets/envtok\n"
+        'CMD ["sh", "-c", "cat /seen-at-build; ls /run/secrets 2>&1; exec sleep 1000"]\n')
+    (project_dir / "token.txt").write_text("build-time-token\n")
+    f = write(project_dir, """
+name: bsec
+services:
+  sec:
+    build:
+      context: ./sec
+      secrets: [token, envtok]
+    stop_signal: SIGKILL
+secrets:
+  token: {file: ./token.txt}
+  envtok: {environment: TOK}
+""")
+    res = run_cli("-f", str(f), "up", "-d", env={"TOK": "from-env"})
+    assert res.returncode == 0, res
+    out = run_cli("-f", str(f), "logs", "--no-log-prefix").stdout
+    assert "build-time-token" in out          # the RUN step saw the secret
+    assert "No such file" in out              # and it is not in the image
+    assert run_cli("-f", str(f), "down").returncode == 0
