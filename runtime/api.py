@@ -26,7 +26,12 @@ class Containers:
 
         self.store = ContainerStore(paths)
         self._fork_server = None
-        if fork_server:
+        self._want_fork_server = fork_server
+
+    def _server(self):
+        """The fork server, made on the first start (commands that start nothing never
+        import it)."""
+        if self._fork_server is None and self._want_fork_server:
             import os
 
             from runtime.container.forkserver import ForkServer
@@ -35,6 +40,7 @@ class Containers:
             # imports) in commands that end up starting nothing
             self._fork_server = ForkServer(os.path.dirname(os.path.dirname(
                 os.path.abspath(__file__))))
+        return self._fork_server
 
     def close(self) -> None:
         """Stop the fork server (if any); running containers are unaffected."""
@@ -56,7 +62,7 @@ class Containers:
         from runtime.container.start import start
 
         return start(self.store, self.resolve(ref), attach_fd, console_size,
-                     self._fork_server, prespawned)
+                     self._server(), prespawned)
 
     def run(self, spec: ContainerSpec) -> str:
         """create + start (detached)."""

@@ -1,7 +1,7 @@
 """Snapshot of the host objects pycompose can create, to prove tests leak none.
 
 The same kinds the project's before-stop hook scans: mounts, veth and bridge
-interfaces, named network namespaces, processes in other pid namespaces, and cgroup
+interfaces, our nftables tables, named network namespaces, processes in other pid namespaces, and cgroup
 directories named ``*pycompose*``.  A diff lists what appeared and is still there.
 
 During parallel development on one machine other work may create such objects too;
@@ -34,6 +34,16 @@ def _links(kind: str) -> set[str]:
         return set()
     return {line.split(":")[1].strip().split("@")[0] for line in res.stdout.splitlines()
             if ":" in line}
+
+
+def _nft_tables() -> set[str]:
+    """Our NAT tables (``inet pycompose_<root hash>``): removed with the last network."""
+    try:
+        res = subprocess.run(["nft", "list", "tables"], capture_output=True, text=True,
+                             timeout=10)
+    except (OSError, subprocess.TimeoutExpired):
+        return set()
+    return {line.strip() for line in res.stdout.splitlines() if "pycompose" in line}
 
 
 def _netns() -> set[str]:
@@ -76,6 +86,7 @@ def snapshot() -> dict[str, set[str]]:
         "veth": _links("veth"),
         "bridge": _links("bridge"),
         "netns": _netns(),
+        "nft": _nft_tables(),
         "process": _foreign_pidns_processes(),
         "cgroup": _cgroups(),
     }

@@ -40,8 +40,7 @@ def up(obj, services, detach, build, pull, quiet_pull, force_recreate, no_recrea
        timeout, wait, wait_timeout, abort_on_container_exit, exit_code_from, attach,
        no_attach, no_log_prefix, no_color, timestamps):
     """Create and start containers."""
-    from compose.project.up import UpOptions
-    from compose.project.up import up as do_up
+    from compose.project.upcheck import UpOptions, already_up
     from runtime.errors import UsageError
 
     if force_recreate and no_recreate:
@@ -60,7 +59,11 @@ def up(obj, services, detach, build, pull, quiet_pull, force_recreate, no_recrea
                      remove_orphans=remove_orphans, renew_anon_volumes=renew_anon_volumes,
                      timeout=timeout, wait=wait, wait_timeout=wait_timeout)
     with operation(obj, project, "up") as ctx:
-        ids = run_async(do_up, ctx, opts)
+        ids = already_up(ctx, opts)
+        if ids is None:
+            from compose.project.up import up as do_up
+
+            ids = run_async(do_up, ctx, opts)
     if detach or no_start:
         return 0
     from compose.cli.attached import run_attached

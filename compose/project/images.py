@@ -9,13 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-
-import anyio
+from typing import TYPE_CHECKING
 
 from compose.events import Kind, Status
 from compose.model.types import Service
 from compose.project.context import ProjectContext
-from compose.project.convert import ImageInfo
+
+if TYPE_CHECKING:
+    from compose.project.convert import ImageInfo
 from runtime.errors import NotFoundError
 
 
@@ -25,6 +26,8 @@ def image_name(ctx: ProjectContext, service: Service) -> str:
 
 def info(image, ref: str) -> ImageInfo:
     """``ref`` as the user wrote it (what ``ps`` shows)."""
+    from compose.project.convert import ImageInfo
+
     return ImageInfo(ref=ref, id=image.id, layers=image.layer_dirs(), config=image.config)
 
 
@@ -123,6 +126,8 @@ async def ensure_images(ctx: ProjectContext, services: Sequence[Service], *,
                         quiet_pull: bool = False) -> dict[str, ImageInfo]:
     """Resolve every service's image; pull and build what is missing.  Returns
     ``{service name: ImageInfo}``."""
+    import anyio
+
     to_build = [s for s in services if _needs_build(ctx, s, build)]
     built = {s.name for s in to_build}
     pulls: dict[str, list[str]] = {}

@@ -23,7 +23,7 @@ def used_networks(project: Project, services: list[str]) -> list[Network]:
     return [net for key, net in project.networks.items() if key in keys]
 
 
-def _network_exists(ctx: ProjectContext, name: str) -> bool:
+def network_exists(ctx: ProjectContext, name: str) -> bool:
     """``Networks.exists``, answered from the state files alone when the network is
     there by name: an ``up`` that finds its network need not import the network stack
     (~8 ms; pyroute2 even more)."""
@@ -37,7 +37,7 @@ def _network_exists(ctx: ProjectContext, name: str) -> bool:
 
 def ensure_network(ctx: ProjectContext, net: Network) -> None:
     with ctx.net_lock:
-        exists = _network_exists(ctx, net.name)
+        exists = network_exists(ctx, net.name)
         if net.external:
             if not exists:
                 raise NotFoundError(

@@ -5,9 +5,6 @@ conditions hold (``service_started``, ``service_healthy``,
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field
-
 import anyio
 
 from compose.events import Kind, Status
@@ -24,6 +21,7 @@ from compose.project.resources import (
     used_volumes,
 )
 from compose.project.select import with_dependencies
+from compose.project.upcheck import UpOptions
 from compose.scheduler import Edge, Failed, Skipped, execute
 from runtime.errors import RuntimeFailure
 
@@ -32,25 +30,6 @@ MILESTONE = {
     "service_healthy": "healthy",
     "service_completed_successfully": "completed",
 }
-
-
-@dataclass(frozen=True)
-class UpOptions:
-    services: tuple[str, ...] = ()
-    no_deps: bool = False
-    build: bool | None = None            # True: --build, False: --no-build
-    pull: str | None = None              # --pull always|missing|never
-    quiet_pull: bool = False
-    force_recreate: bool = False
-    no_recreate: bool = False
-    always_recreate_deps: bool = False
-    no_start: bool = False
-    scale: Mapping[str, int] = field(default_factory=dict)
-    remove_orphans: bool = False
-    renew_anon_volumes: bool = False
-    timeout: float | None = None         # -t: stop timeout when recreating
-    wait: bool = False
-    wait_timeout: float | None = None
 
 
 class UpFailed(RuntimeFailure):

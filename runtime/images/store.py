@@ -26,7 +26,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from runtime.fsutil import atomic_write_bytes, atomic_write_json, read_json
 from runtime.images import mediatypes as mt
@@ -38,9 +38,11 @@ from runtime.images.errors import (
     ImageNotFound,
     InvalidReference,
 )
-from runtime.images.extract import LayerResult, extract_layer, remove_tree
 from runtime.images.reference import Reference, parse
 from runtime.paths import StatePaths
+
+if TYPE_CHECKING:  # the extractor is imported where layers are unpacked
+    from runtime.images.extract import LayerResult
 
 MAX_LAYERS = 125      # Docker/BuildKit cap ~127; overlay stacks fit well below the limits
 
@@ -255,6 +257,8 @@ class ImageStore:
         diff_id are verified before the layer becomes visible; ``before_commit`` runs
         just before that (the puller moves the downloaded blob into the store there).
         Returns None when the layer was already unpacked (shared with another image)."""
+        from runtime.images.extract import extract_layer
+
         if self.has_layer(chain_id):
             return None
         self._mkdirs()
@@ -310,6 +314,8 @@ class ImageStore:
                         on_bytes: Callable[[int], None] | None) -> str:
         """Extract a blob whose diff_id is not known yet (so neither is its chain ID):
         into a staging name, renamed once the diff_id is known.  Returns the diff_id."""
+        from runtime.images.extract import extract_layer, remove_tree
+
         staging = self.layers / f".stage-{hex_of(info.digest)[:16]}-{os.getpid()}"
         if staging.exists():
             remove_tree(staging)
@@ -615,6 +621,8 @@ class ImageStore:
                     reclaimed += p.stat().st_size
                     p.unlink()
         if self.layers.is_dir():
+            from runtime.images.extract import remove_tree
+
             for p in self.layers.iterdir():
                 if p.name in keep_layers:
                     continue

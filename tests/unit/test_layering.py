@@ -41,3 +41,19 @@ def test_cli_startup_does_not_import_heavy_modules():
     assert res.returncode == 0, res.stderr
     loaded = res.stderr.strip().rsplit("LOADED=", 1)[1]
     assert loaded == "", f"`pycompose version` imported: {loaded}"
+
+
+def test_no_change_up_path_stays_light():
+    """``up -d`` on an up-to-date project decides from state files (compose.project.
+    upcheck) without the scheduler, asyncio/anyio, the network stack or the puller."""
+    code = (
+        "import sys\n"
+        "import compose.project.upcheck, compose.cli.cmd_up\n"
+        "heavy = ['anyio', 'asyncio', 'compose.scheduler', 'pyroute2', "
+        "'runtime.images.pull', 'runtime.network.api', 'runtime.images.extract']\n"
+        "print(','.join(m for m in heavy if m in sys.modules))\n"
+    )
+    res = subprocess.run([sys.executable, "-c", code], env=cli_env(), capture_output=True,
+                         text=True, timeout=60)
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.strip() == ""
