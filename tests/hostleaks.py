@@ -2,7 +2,8 @@
 
 The same kinds the project's before-stop hook scans (mounts, veth and bridge
 interfaces, named network namespaces, processes in other pid namespaces, cgroup
-directories named ``*pycompose*``) plus our nftables tables.  A diff lists what appeared and is still there.
+directories named ``*pycompose*``) plus our nftables tables.  A diff lists what
+appeared and is still there.
 
 During parallel development on one machine other work may create such objects too;
 set ``PYCOMPOSE_LEAKCHECK=warn`` there.  CI runs strict.
