@@ -41,6 +41,10 @@ def project_dir(tmp_path, run_cli, busybox_tar):
     yield d
     if (d / "compose.yaml").exists():
         run_cli("-f", str(d / "compose.yaml"), "down", "-v", "-t", "1")
+    # A build's RUN network outlives builds (like docker0); it goes with the temp root.
+    if "pycompose-build" in run_cli("network", "ls").stdout:
+        res = run_cli("network", "rm", "pycompose-build")
+        assert res.returncode == 0, res
 
 
 def write(d: Path, text: str, name: str = "compose.yaml") -> Path:
