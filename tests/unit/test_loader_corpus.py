@@ -16,6 +16,7 @@ import pytest
 from compose.errors import ConfigError
 from compose.loader import LoadOptions, load_config
 from tests.conftest import CORPUS
+from tests.corpus_support import load_options
 
 INDEX = CORPUS / "INDEX.json"
 ROWS = json.loads(INDEX.read_text())["rows"] if INDEX.is_file() else []
@@ -59,14 +60,7 @@ LOAD_ERRORS = {
 
 
 def _options(row: dict) -> LoadOptions:
-    path = CORPUS / row["file"]
-    project_dir = None
-    if row["file"].startswith("compose-go/inline/"):
-        # texts cut out of compose-go's loader tests: their paths are relative to it
-        project_dir = str(CORPUS / "compose-go" / "loader")
-    return LoadOptions(files=(str(path),), environ=ENVIRONMENTS.get(row["file"], {}),
-                       working_dir=str(path.parent), project_directory=project_dir,
-                       project_name="corpus")
+    return load_options(row, ENVIRONMENTS.get(row["file"], {}))
 
 
 def _companion_missing(err: ConfigError) -> bool:

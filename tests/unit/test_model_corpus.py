@@ -24,6 +24,7 @@ from compose.loader.yamlread import read_yaml
 from compose.model.serialize import project_dict, to_yaml
 from compose.project_loader import build_project, load_project
 from tests.conftest import CORPUS
+from tests.corpus_support import load_options
 
 INDEX = CORPUS / "INDEX.json"
 ROWS = json.loads(INDEX.read_text())["rows"] if INDEX.is_file() else []
@@ -96,14 +97,7 @@ EXPECTED = {  # file -> text our error must contain
 
 
 def _options(row: dict) -> LoadOptions:
-    path = CORPUS / row["file"]
-    project_dir = None
-    if row["file"].startswith("compose-go/inline/"):
-        # texts cut out of compose-go's loader tests: their paths are relative to it
-        project_dir = str(CORPUS / "compose-go" / "loader")
-    return LoadOptions(files=(str(path),), environ=ENVIRONMENTS.get(row["file"], {}),
-                       working_dir=str(path.parent), project_directory=project_dir,
-                       project_name="corpus")
+    return load_options(row, ENVIRONMENTS.get(row["file"], {}))
 
 
 def _companion_missing(err: ConfigError) -> bool:
