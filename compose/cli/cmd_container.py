@@ -206,9 +206,23 @@ def _remove_anonymous_after_rm(rt, cid: str, spec) -> None:
     remove_anonymous_volumes(rt.paths, spec)
 
 
+def proxy_signals(rt, cid: str) -> None:
+    """--sig-proxy (Docker's default without a tty): Ctrl-C and friends go to the
+    container instead of stopping the CLI."""
+    import signal
+
+    def proxy(signum, _frame):
+        try:
+            rt.containers.kill(cid, signum)
+        except Exception:
+            pass
+
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT):
+        signal.signal(sig, proxy)
+
+
 def _attached_start(rt, cid: str, stdin: bool, tty: bool, wait_eof: bool, ours=None,
                     prespawned=None) -> int:
-    import signal
 
     from runtime.container import attach
 
@@ -226,15 +240,7 @@ def _attached_start(rt, cid: str, stdin: bool, tty: bool, wait_eof: bool, ours=N
         if theirs is not None:
             theirs.close()
     if not tty:
-        # --sig-proxy (Docker's default): Ctrl-C and friends go to the container.
-        def proxy(signum, _frame):
-            try:
-                rt.containers.kill(cid, signum)
-            except Exception:
-                pass
-
-        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT):
-            signal.signal(sig, proxy)
+        proxy_signals(rt, cid)
     sys.stdout.flush()
     keys = attach.parse_detach_keys(attach.DEFAULT_DETACH_KEYS) if stdin and tty else None
     try:

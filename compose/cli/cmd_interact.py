@@ -11,7 +11,7 @@ import sys
 
 import click
 
-from compose.cli.cmd_container import _need_root, _runtime
+from compose.cli.cmd_container import _need_root, _runtime, proxy_signals
 from compose.cli.tables import render_table
 
 
@@ -72,7 +72,6 @@ def exec_(ctx: click.Context, detach: bool, env: tuple[str, ...], env_file: tupl
 def attach(ctx: click.Context, no_stdin: bool, sig_proxy: bool, detach_keys: str | None,
            container_ref: str) -> None:
     """Attach local standard input, output, and error streams to a running container."""
-    import signal
 
     from runtime.container import attach as att
     from runtime.errors import ConflictError
@@ -95,14 +94,7 @@ def attach(ctx: click.Context, no_stdin: bool, sig_proxy: bool, detach_keys: str
     sock = att.connect(rt.containers.attach_socket(cid))
     att.hello(sock, stdin=stdin, stdin_once=False)
     if sig_proxy and not tty:
-        def proxy(signum, _frame):
-            try:
-                rt.containers.kill(cid, signum)
-            except Exception:
-                pass
-
-        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT):
-            signal.signal(sig, proxy)
+        proxy_signals(rt, cid)
     try:
         code = att.stream(sock, sys.stdin.fileno() if stdin else None, sys.stdout.fileno(),
                           sys.stderr.fileno(), tty=tty, detach_keys=keys)

@@ -5,7 +5,6 @@ and wait for health or completion.  Blocking runtime calls; callers run them in 
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
 
 from compose.events import Kind, Status
 from compose.model.types import Service
@@ -181,8 +180,3 @@ def wait_completed(ctx: ProjectContext, cid: str, name: str) -> None:
         raise DependencyFailed(f"container {name} didn't complete successfully: "
                                f"exit {code}")
     ctx.bus.status(Kind.CONTAINER, name, Status.EXITED)
-
-
-def replicas(ctx: ProjectContext, service: str, observed: Sequence[Observed]
-             ) -> list[Observed]:
-    return [o for o in observed if o.service == service and not o.oneoff]

@@ -65,6 +65,11 @@ def all_projects(containers: Any) -> dict[str, list[Observed]]:
     return found
 
 
+def replicas(observed: list[Observed], service: str) -> list[Observed]:
+    """The service's own containers (one-off ``run`` containers excluded)."""
+    return [o for o in observed if o.service == service and not o.oneoff]
+
+
 def warn_orphans(bus: Any, orphans: list[Observed]) -> None:
     """Compose's warning for containers of services no longer in the file."""
     from compose.events import Kind, Status

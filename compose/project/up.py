@@ -12,7 +12,7 @@ from compose.model.serialize import config_hash
 from compose.project import containers as cops
 from compose.project.context import ProjectContext
 from compose.project.images import ensure_images
-from compose.project.observe import project_containers, warn_orphans
+from compose.project.observe import project_containers, replicas, warn_orphans
 from compose.project.plan import Action, plan_service
 from compose.project.resources import (
     ensure_network,
@@ -78,7 +78,7 @@ async def up(ctx: ProjectContext, opts: UpOptions) -> list[str]:
         # recreate, which also picks up the dependency's new address).
         dep_recreated = any(d in recreated and (opts.always_recreate_deps or dep.restart)
                             for d, dep in svc.depends_on.items())
-        mine = cops.replicas(ctx, name, observed)
+        mine = replicas(observed, name)
         steps = plan_service(mine, desired, chash, image.id,
                              force_recreate=opts.force_recreate,
                              no_recreate=opts.no_recreate,

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from compose.events import Kind, Status
 from compose.model.serialize import config_hash
 from compose.project.context import ProjectContext
-from compose.project.observe import project_containers, warn_orphans
+from compose.project.observe import project_containers, replicas, warn_orphans
 from compose.project.plan import Action, plan_service
 from compose.project.resources import network_exists, used_networks, used_volumes
 from compose.project.select import with_dependencies
@@ -77,7 +77,7 @@ def already_up(ctx: ProjectContext, opts: UpOptions) -> list[str] | None:
         if not ctx.images.exists(ref):
             return None
         image_id = ctx.images.resolve(ref).id
-        mine = [o for o in observed if o.service == name and not o.oneoff]
+        mine = replicas(observed, name)
         steps = plan_service(mine, opts.scale.get(name, svc.replicas), config_hash(svc),
                              image_id, no_recreate=opts.no_recreate)
         if any(s.action is not Action.NOOP for s in steps):
