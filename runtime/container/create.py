@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 from runtime.container import statefile
 from runtime.container.store import ContainerStore
 from runtime.errors import InvalidInputError
@@ -17,7 +19,7 @@ def create(store: ContainerStore, spec: ContainerSpec) -> str:
             raise InvalidInputError(f"image layer {layer} is not a directory")
     cid = store.new_id()
     name = (spec.name or store.random_name()).lstrip("/")
-    store.reserve_name(name, cid)
+    held = store.reserve_name(name, cid)  # locked until the config is written
     try:
         cdir = store.dir(cid)
         cdir.mkdir(parents=True)
@@ -28,9 +30,11 @@ def create(store: ContainerStore, spec: ContainerSpec) -> str:
         statefile.update(str(cdir), status="created", exit_code=0, pid=0, restart_count=0,
                          started_at="", finished_at="", error="", oom_killed=False)
     except BaseException:
+        os.close(held)
         import shutil
 
         shutil.rmtree(store.dir(cid), ignore_errors=True)
         store.name_file(name).unlink(missing_ok=True)
         raise
+    os.close(held)
     return cid

@@ -42,8 +42,11 @@ def remove(store: ContainerStore, cid: str, force: bool = False) -> None:
     else:  # never started: no bundle yet
         import shutil
 
+        from runtime.shim.cleanup import forget
+
         store.name_file(rec.name).unlink(missing_ok=True)
         shutil.rmtree(store.run_dir(cid), ignore_errors=True)
+        forget(str(rec.dir))
         shutil.rmtree(rec.dir, ignore_errors=True)
 
 

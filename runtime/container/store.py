@@ -105,22 +105,56 @@ class ContainerStore:
                 return name
         return f"container_{os.urandom(6).hex()}"
 
-    def reserve_name(self, name: str, cid: str) -> None:
+    def reserve_name(self, name: str, cid: str) -> int:
+        """Claim ``name`` for ``cid`` (names are unique).  Returns an fd holding an
+        ``flock`` on the name file: the caller closes it once the container's config is
+        written.  A name whose owner never got a config.json and whose lock is free was
+        left by a ``create`` killed half-way: it is taken over instead of blocking the
+        name forever."""
+        import fcntl
+
         if not NAME_RE.match(name):
             raise InvalidInputError(f"invalid container name {name!r}",
                                     hint="names match [a-zA-Z0-9][a-zA-Z0-9_.-]+")
         self.names.mkdir(parents=True, exist_ok=True)
+        path = self.names / name.lstrip("/")
         try:
-            fd = os.open(self.names / name.lstrip("/"), os.O_WRONLY | os.O_CREAT | os.O_EXCL,
-                         0o644)
+            fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o644)
+            fcntl.flock(fd, fcntl.LOCK_EX)
         except FileExistsError:
-            owner = (self.names / name.lstrip("/")).read_text().strip()
-            raise ConflictError(
-                f'the container name "/{name.lstrip("/")}" is already in use by container '
-                f'"{owner}"', hint="remove (or rename) that container, or pick another name"
-            ) from None
-        with os.fdopen(fd, "w") as f:
-            f.write(cid)
+            owner = path.read_text().strip()
+            fd = self._take_over_stale(path, owner)
+            if fd is None:
+                raise ConflictError(
+                    f'the container name "/{name.lstrip("/")}" is already in use by '
+                    f'container "{owner}"',
+                    hint="remove (or rename) that container, or pick another name") from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, cid.encode(), 0)
+        return fd
+
+    def _take_over_stale(self, path: Path, owner: str) -> int | None:
+        import fcntl
+
+        if (self.base / owner / "config.json").is_file():
+            return None  # a real container
+        try:
+            fd = os.open(path, os.O_RDWR | os.O_CLOEXEC)
+        except FileNotFoundError:
+            return None
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            return None  # being created right now
+        if os.pread(fd, 128, 0).decode().strip() != owner or \
+                (self.base / owner / "config.json").is_file():
+            os.close(fd)
+            return None
+        import shutil
+
+        shutil.rmtree(self.base / owner, ignore_errors=True)  # its half-made directory
+        return fd
 
     def name_file(self, name: str) -> Path:
         return self.names / name.lstrip("/")

@@ -284,6 +284,7 @@ class Networks:
     def _destroy(self, net: dict[str, Any]) -> None:
         """Remove a network's host objects and state (endpoints must be gone)."""
         supervise.stop(net.get("dns"))
+        self._stop_stray_dns(net)
         self.netlink.delete_link(net["bridge"])
         self.store.delete_network(net["id"])
         self._sync_host()
@@ -574,6 +575,11 @@ class Networks:
             self._unpublish_locked(container_id)
 
     # -- DNS ---------------------------------------------------------------------
+    def _stop_stray_dns(self, net: dict[str, Any]) -> None:
+        """A DNS server of this network that no state records (its starter was killed
+        before saving the pid)."""
+        supervise.stop_strays("runtime.network.dns", [str(self.store.dir), net["id"]])
+
     def _dns_update(self, net: dict[str, Any]) -> None:
         """Start the network's DNS server with its first endpoint, stop it with the
         last, otherwise tell it to reload (SIGHUP once it reported ready)."""
@@ -581,6 +587,7 @@ class Networks:
         ready = run / "dns.ready"
         if not net["endpoints"]:
             supervise.stop(net.get("dns"))
+            self._stop_stray_dns(net)
             net["dns"] = None
             self.store.save_network(net)
             with contextlib.suppress(FileNotFoundError):
@@ -592,6 +599,7 @@ class Networks:
             return
         with contextlib.suppress(FileNotFoundError):
             ready.unlink()
+        self._stop_stray_dns(net)  # its port would make the bind below fail
         gw = net["subnets"][0]["gateway"]
         socks = []
         try:

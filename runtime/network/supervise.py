@@ -75,6 +75,26 @@ def stop(proc: dict[str, Any] | None, timeout: float = 2.0) -> None:
     _reap(pid)
 
 
+def stop_strays(module: str, args: list[str]) -> int:
+    """Stop helpers running ``-m module args...`` that no state file records: a
+    command killed between spawning a helper and saving its pid leaves one (it still
+    holds its port).  Matched by their exact command line; returns how many."""
+    want = ["-m", module, *args]
+    found = 0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            argv = (entry / "cmdline").read_bytes().decode(errors="replace").split("\0")
+        except OSError:
+            continue
+        if argv[1:1 + len(want)] == want:
+            pid = int(entry.name)
+            stop({"pid": pid, "starttime": starttime(pid)})
+            found += 1
+    return found
+
+
 def signal_if_alive(proc: dict[str, Any] | None, sig: int) -> bool:
     if not alive(proc):
         return False

@@ -28,8 +28,19 @@ def remove_container(k, b: dict, endpoints: bool = True) -> None:
             os.unlink(path)
         except FileNotFoundError:
             pass
+    forget(b["dir"])
     for d in r.get("dirs", ()):
         shutil.rmtree(d, ignore_errors=True)
+
+
+def forget(cdir: str) -> None:
+    """Make the container invisible before its directory goes: the store lists only
+    directories with a config.json, so a removal killed half-way never leaves a record
+    without its state file (which would read as a startable "created" container)."""
+    try:
+        os.unlink(os.path.join(cdir, "config.json"))
+    except FileNotFoundError:
+        pass
 
 
 def release_endpoints(b: dict) -> None:

@@ -482,6 +482,10 @@ class Monitor:
                 os.unlink(path)
             except FileNotFoundError:
                 pass
+        try:  # as runtime.shim.cleanup.forget (kept import-free here)
+            os.unlink(os.path.join(self.b["dir"], "config.json"))
+        except FileNotFoundError:
+            pass
         for d in r.get("dirs", ()):
             rmtree(d)
 
